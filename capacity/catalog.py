@@ -1,0 +1,184 @@
+"""The assumption library: reads `assumptions/*.csv` into unit-checked, canonical tables.
+
+Every row is checked on loading: its parameter is known to the table's schema, its unit parses
+in the dimension the parameter needs, ``low <= value <= high``, ``(id, parameter)`` is unique
+and it names a source, a URL or document, and a date. A violation raises `InputError` naming the
+file, the row (line) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .schema import TABLES, Parameter
+from .units import describe_unit, to_magnitude
+
+ASSUMPTIONS_DIR = Path(__file__).resolve().parent.parent / "assumptions"
+"""The packaged library: the repository's `assumptions/` (installed alongside the package)."""
+
+COLUMNS = ["id", "parameter", "value", "unit", "low", "high", "source", "url", "source_date", "notes"]
+REQUIRED = ["id", "parameter", "value", "source", "url", "source_date"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One assumption: where it came from and its value in the canonical unit."""
+
+    table: str
+    id: str
+    parameter: str
+    value: float | str          # canonical magnitude, or text
+    low: float                  # canonical, NaN when exact
+    high: float
+    unit_given: str
+    value_given: str
+    source: str
+    url: str
+    source_date: str
+    notes: str
+    file: str
+    line: int
+
+    @property
+    def key(self) -> str:
+        """Identifier used in provenance: ``table:id:parameter``."""
+        return f"{self.table}:{self.id}:{self.parameter}"
+
+    @property
+    def text(self) -> str:
+        """The value as written, with its unit: what a scenario would say."""
+        return f"{self.value_given} {self.unit_given}".strip()
+
+
+def _parameter_spec(table: str, row_id: str, parameter: str) -> Parameter | None:
+    specs = TABLES.get(table, {})
+    return specs.get(f"{row_id}.{parameter}") or specs.get(parameter)
+
+
+def read_table(path: Path, table: str) -> list[Row]:
+    """Read and check one long-format CSV assumption table."""
+    rows: list[Row] = []
+    seen: dict[tuple[str, str], int] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"{path}:1", "header", ",".join(reader.fieldnames or []),
+                             "the columns " + ",".join(COLUMNS))
+        for record in reader:
+            line = reader.line_num
+            where = f"{path}:{line}"
+            record = {k: (v or "").strip() for k, v in record.items() if k is not None}
+            for column in REQUIRED:
+                if not record.get(column):
+                    raise InputError(where, f"column {column!r}", "an empty cell",
+                                     "a value" if column != "source" else
+                                     "the publisher and title of the source")
+            row_id, parameter = record["id"], record["parameter"]
+            spec = _parameter_spec(table, row_id, parameter)
+            if spec is None:
+                known = sorted({k.split(".")[-1] for k in TABLES.get(table, {})})
+                close = difflib.get_close_matches(parameter, known, n=1)
+                raise InputError(where, "column 'parameter'", repr(parameter),
+                                 f"a parameter of table {table!r}",
+                                 f"did you mean {close[0]!r}?" if close else None)
+            if (row_id, parameter) in seen:
+                raise InputError(where, "columns 'id','parameter'", f"{row_id!r},{parameter!r}",
+                                 f"a unique pair (first defined on line {seen[row_id, parameter]})")
+            seen[row_id, parameter] = line
+            unit_text = record.get("unit", "")
+            if spec.unit is None:
+                value: float | str = record["value"]
+                low = high = math.nan
+            else:
+                value = _checked_number(record["value"], unit_text, spec.unit, where, "value")
+                low = (_checked_number(record["low"], unit_text, spec.unit, where, "low")
+                       if record.get("low") else math.nan)
+                high = (_checked_number(record["high"], unit_text, spec.unit, where, "high")
+                        if record.get("high") else math.nan)
+                if not math.isnan(low) and low > value + 1e-12 * abs(value):
+                    raise InputError(where, "column 'low'", f"{record['low']} above the value "
+                                     f"{record['value']}", "low <= value <= high")
+                if not math.isnan(high) and high < value - 1e-12 * abs(value):
+                    raise InputError(where, "column 'high'", f"{record['high']} below the value "
+                                     f"{record['value']}", "low <= value <= high")
+            rows.append(Row(table, row_id, parameter, value, low, high, unit_text, record["value"],
+                            record["source"], record["url"], record["source_date"],
+                            record.get("notes", ""), str(path), line))
+    return rows
+
+
+def _checked_number(text: str, unit_text: str, spec_unit: str, where: str, column: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise InputError(where, f"column {column!r}", repr(text), "a number") from None
+    try:
+        return to_magnitude(f"{number!r} {unit_text}" if unit_text else number, spec_unit)
+    except ValueError:
+        raise InputError(where, "column 'unit'", repr(unit_text) if unit_text else "no unit",
+                         f"a unit of {describe_unit(spec_unit)}") from None
+
+
+@dataclass
+class Catalog:
+    """All assumption rows, by table; later files override earlier ones row by row."""
+
+    rows: dict[str, dict[tuple[str, str], Row]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, directory: Path = ASSUMPTIONS_DIR, extra_files: tuple[Path, ...] = ()) -> "Catalog":
+        catalog = cls()
+        for table in TABLES:
+            path = directory / f"{table}.csv"
+            if path.exists():
+                catalog.add(read_table(path, table))
+        for path in extra_files:
+            table = path.stem
+            if table not in TABLES:
+                raise InputError(str(path), "file name", repr(path.name),
+                                 "one of " + ", ".join(f"{t}.csv" for t in TABLES))
+            catalog.add(read_table(path, table))
+        return catalog
+
+    def add(self, rows: list[Row]) -> None:
+        for row in rows:
+            self.rows.setdefault(row.table, {})[row.id, row.parameter] = row
+
+    def ids(self, table: str) -> list[str]:
+        return sorted({row_id for row_id, _ in self.rows.get(table, {})})
+
+    def get(self, table: str, row_id: str, parameter: str) -> Row | None:
+        return self.rows.get(table, {}).get((row_id, parameter))
+
+    def wide(self, table: str) -> pd.DataFrame:
+        """One row per id, one column per parameter: canonical numbers (NaN when absent) or text."""
+        records = self.rows.get(table, {})
+        frame = pd.DataFrame(
+            [(row_id, parameter, row.value) for (row_id, parameter), row in records.items()],
+            columns=["id", "parameter", "value"])
+        wide = frame.pivot(index="id", columns="parameter", values="value") if len(frame) else \
+            pd.DataFrame(index=pd.Index([], name="id"))
+        for parameter, spec in TABLES[table].items():
+            if "." in parameter:
+                continue
+            if parameter not in wide.columns:
+                wide[parameter] = np.nan if spec.unit is not None else None
+            elif spec.unit is not None:
+                wide[parameter] = pd.to_numeric(wide[parameter])
+        return wide
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    """The packaged assumption library, loaded once."""
+    return Catalog.load()

@@ -1,0 +1,176 @@
+"""The command line: parse, call the library, print. No model logic lives here.
+
+Exit codes: 0 success, 1 a check failed, 2 bad input (one located message, no traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+FORMATS = ("xlsx", "json", "csv")
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        from .errors import CapacityError
+        try:
+            return super().invoke(ctx)
+        except CapacityError as exc:
+            click.echo(f"capacity: error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="capacity")
+def main() -> None:
+    """Turn a country's AI demand into GPUs, megawatts, grid load and cost, for three ways to
+    supply it: frontier-api, hosted-open-weight, domestic-buildout.
+
+    \b
+    Examples:
+      capacity run                          # default scenario -> netherlands-plan.xlsx
+      capacity run my-country.yaml -o plan.xlsx
+      capacity run --format json -o -       # results as JSON on stdout
+      capacity throughput --model llama-3.3-70b --gpu h100-sxm --max-tpot-ms 50
+    """
+
+
+@main.command()
+@click.argument("scenario", required=False)
+@click.option("-o", "--output", "output", metavar="PATH",
+              help="Where to write results; '-' for stdout. Default: <scenario>-plan.xlsx, or "
+                   "stdout for json/csv.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="Output format (default: from the file suffix, else xlsx).")
+def run(scenario: str | None, output: str | None, fmt: str | None) -> None:
+    """Run every option on SCENARIO (a YAML file or a preset name; default: the embedded
+    default scenario) and write the results.
+
+    \b
+    Examples:
+      capacity run
+      capacity run netherlands -o nl.xlsx
+      capacity run my-country.yaml --format csv -o results.csv
+      capacity run --format json -o - | jq '.results | length'
+    """
+    from .export.files import atomic_write
+    from .export.tabular import to_csv, to_json
+    from .plan import run as run_plan
+    from .scenario import load_scenario
+
+    if fmt is None:
+        suffix = Path(output).suffix.lstrip(".").lower() if output and output != "-" else ""
+        fmt = suffix if suffix in FORMATS else "xlsx"
+    if fmt == "xlsx" and output == "-":
+        raise click.UsageError("an xlsx workbook cannot go to stdout; give -o PATH.xlsx")
+    loaded = load_scenario(scenario)
+    plan = run_plan(loaded)
+    if output is None:
+        output = "-" if fmt in ("json", "csv") else f"{loaded.name}-plan.xlsx"
+    if fmt == "xlsx":
+        from .export.workbook import write_workbook
+        atomic_write(output, lambda path: write_workbook(plan, path))
+        click.echo(_summary(plan))
+        click.echo(f"wrote {output}", err=True)
+        return
+    text = to_json(plan.results) if fmt == "json" else to_csv(plan.results)
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        atomic_write(output, lambda path: path.write_text(text, encoding="utf-8"))
+        click.echo(f"wrote {output}", err=True)
+
+
+def _summary(plan) -> str:
+    """A few headline figures per option for the last year, for the terminal."""
+    results = plan.results
+    last = int(results["year"].max())
+    rows = results[(results["year"] == last) & results["variable"].isin(
+        ["Capacity|GPUs", "Power|Facility", "Grid|Share of consumption", "Cost|Total",
+         "Cost|Per million tokens"])]
+    table = rows.pivot_table(index=["scenario", "option"], columns="variable", values="value",
+                             sort=False)
+    lines = [f"{plan.scenario.name}: headline figures for {last} "
+             "(GPUs and MW on national soil)",
+             f"{'scenario':<12} {'option':<19} {'GPUs':>10} {'MW':>9} {'% elec':>7} "
+             f"{'MUSD/yr':>10} {'USD/Mtok':>9}"]
+    for (scenario, option), values in table.iterrows():
+        lines.append(f"{scenario:<12} {option:<19} {values['Capacity|GPUs']:>10,.0f} "
+                     f"{values['Power|Facility']:>9,.1f} {values['Grid|Share of consumption']:>7.2f} "
+                     f"{values['Cost|Total'] / 1e6:>10,.0f} {values['Cost|Per million tokens']:>9.3f}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--model", required=True, help="Open-weight model id (assumptions/models.csv).")
+@click.option("--gpu", required=True, help="GPU id (assumptions/gpus.csv).")
+@click.option("--precision", type=click.Choice(["bf16", "fp8", "fp4"]),
+              help="Weight precision (default: fp8 where the GPU has it, else bf16).")
+@click.option("--input-tokens", type=click.FloatRange(min=0), default=1000.0, show_default=True,
+              help="Mean prompt tokens per request.")
+@click.option("--output-tokens", type=click.FloatRange(min=0, min_open=True), default=1000.0,
+              show_default=True, help="Mean generated tokens per request (reasoning included).")
+@click.option("--max-tpot-ms", type=click.FloatRange(min=0, min_open=True),
+              help="Time-per-output-token target [ms]; none by default.")
+@click.option("--gpus-per-replica", type=click.IntRange(min=1),
+              help="Tensor-parallel size; chosen by the model when omitted.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def throughput(model, gpu, precision, input_tokens, output_tokens, max_tpot_ms, gpus_per_replica,
+               fmt) -> None:
+    """Estimate output tokens/s per GPU for MODEL on GPU (calibrated roofline).
+
+    \b
+    Examples:
+      capacity throughput --model llama-3.3-70b --gpu h100-sxm
+      capacity throughput --model deepseek-v3 --gpu b200 --precision fp4 --max-tpot-ms 50
+      capacity throughput --model gpt-oss-120b --gpu h200-sxm --format json
+    """
+    import json
+
+    from .estimate import throughput as estimate
+
+    result = estimate(model, gpu, precision, input_tokens, output_tokens, max_tpot_ms,
+                      gpus_per_replica)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=1))
+        return
+    click.echo(f"{result.model} on {result.gpu} at {result.precision}, {result.input_tokens:g} in / "
+               f"{result.output_tokens:g} out tokens"
+               + (f", TPOT <= {result.max_tpot_ms:g} ms" if result.max_tpot_ms else "") + ":")
+    click.echo(f"  {result.output_tokens_per_s_per_gpu:,.0f} output tokens/s per GPU; replica of "
+               f"{result.gpus_per_replica} GPU, batch {result.batch_size}, "
+               f"{result.time_per_output_token_ms:.1f} ms per output token; bound: {result.bound}")
+
+
+@main.command()
+@click.option("--write", is_flag=True, help="Write efficiency.csv and the errors in calibration.csv.")
+def calibrate(write: bool) -> None:
+    """Fit the throughput model's efficiency factors to assumptions/calibration.csv and show
+    the model's error on every published measurement.
+
+    \b
+    Examples:
+      capacity calibrate            # show the fit
+      capacity calibrate --write    # store it in assumptions/
+    """
+    from . import calibrate as calibration
+
+    result = calibration.fit()
+    click.echo(result.factors.to_string(float_format=lambda v: f"{v:.2f}"))
+    shown = result.measurements[["id", "measured_output_tokens_per_s_per_gpu",
+                                 "modelled_output_tokens_per_s_per_gpu", "error_pct", "bound"]]
+    click.echo(shown.to_string(index=False))
+    click.echo(f"RMS log error {result.rms_log_error:.3f}")
+    if write:
+        calibration.write(result)
+        click.echo("wrote assumptions/efficiency.csv and assumptions/calibration.csv", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Exporters: views of `Plan.results`; they never compute model quantities."""

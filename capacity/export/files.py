@@ -1,0 +1,40 @@
+"""Atomic file output: write beside the destination, then move into place."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from ..errors import OutputError
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(temporary_path)`` and move the file onto `path` only if it succeeds.
+
+    An interrupted or failed export leaves any existing file at `path` untouched and no partial
+    file behind. A destination that cannot be written raises `OutputError` naming it.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"{path}: cannot write: the folder {folder} does not exist")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
+    os.close(handle)
+    temporary_path = Path(temporary)
+    try:
+        write(temporary_path)
+        with open(temporary_path, "rb") as done:
+            os.fsync(done.fileno())
+        os.replace(temporary_path, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc} (is it open in another "
+                          "program, such as Excel?)") from None
+    finally:
+        if temporary_path.exists():
+            temporary_path.unlink()
+    return path

@@ -1,0 +1,125 @@
+"""Vectorised look-ups of GPU and model properties from the assumption library.
+
+Rows carry GPU and model ids; these helpers turn id arrays into property arrays with one
+``Index.get_indexer`` and a ``take``, so a million rows cost one gather.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .catalog import Catalog
+from .stages.throughput import BYTES_PER_VALUE
+
+PRECISION_CODES = {"bf16": 0, "fp16": 0, "fp8": 1, "fp4": 2}
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Wide GPU and model tables (canonical units) with efficiency factors joined to GPUs."""
+
+    gpus: pd.DataFrame
+    models: pd.DataFrame
+
+    def gpu(self, ids, column: str) -> np.ndarray:
+        return _gather(self.gpus, ids, column)
+
+    def model(self, ids, column: str) -> np.ndarray:
+        return _gather(self.models, ids, column)
+
+    def gpu_text(self, ids, column: str) -> np.ndarray:
+        """A text property (e.g. architecture) of each GPU, lower-cased; '' when unknown."""
+        values = self.gpus[column].fillna("").astype(str).str.lower()
+        return values.reindex(np.asarray(ids)).fillna("").to_numpy()
+
+    def peak_flops(self, gpu_ids, precisions) -> np.ndarray:
+        """Dense peak FLOP/s of each GPU at each row's precision."""
+        return _by_precision(self, gpu_ids, precisions, "peak_flops_{}")
+
+    def eta_flops(self, gpu_ids, precisions) -> np.ndarray:
+        """Calibrated achievable share of that peak."""
+        return _by_precision(self, gpu_ids, precisions, "eta_flops_{}")
+
+
+def _gather(frame: pd.DataFrame, ids, column: str) -> np.ndarray:
+    ids = np.asarray(ids)
+    codes = frame.index.get_indexer(ids.ravel())
+    values = frame[column].to_numpy()
+    if values.dtype == object:
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    out = np.where(codes >= 0, values[np.maximum(codes, 0)], np.nan)
+    return out.reshape(ids.shape).astype(float)
+
+
+def _by_precision(tables: Tables, gpu_ids, precisions, pattern: str) -> np.ndarray:
+    codes = np.vectorize(PRECISION_CODES.get, otypes=[float])(np.asarray(precisions))
+    columns = [tables.gpu(gpu_ids, pattern.format(p)) for p in ("bf16", "fp8", "fp4")]
+    return np.choose(np.nan_to_num(codes).astype(int), columns)
+
+
+def precision_bytes(precisions) -> np.ndarray:
+    """Bytes per weight at each precision."""
+    return np.vectorize(BYTES_PER_VALUE.get, otypes=[float])(np.asarray(precisions))
+
+
+def kv_values_per_token_per_layer(tables: Tables, model_ids) -> np.ndarray:
+    """KV values cached per token per layer: MLA latent + RoPE key, else 2 x kv heads x head dim."""
+    lora = tables.model(model_ids, "kv_lora_rank")
+    rope = tables.model(model_ids, "qk_rope_head_dim")
+    gqa = 2.0 * tables.model(model_ids, "kv_heads") * tables.model(model_ids, "head_dim")
+    return np.where(np.isnan(lora), gqa, lora + np.nan_to_num(rope))
+
+
+def attention_dims(tables: Tables, model_ids) -> np.ndarray:
+    """Query-key plus value dimension per head: ``2 * head_dim``, or for MLA with absorbed
+    projections ``(kv_lora_rank + qk_rope_head_dim) + kv_lora_rank``."""
+    lora = tables.model(model_ids, "kv_lora_rank")
+    rope = tables.model(model_ids, "qk_rope_head_dim")
+    return np.where(np.isnan(lora), 2.0 * tables.model(model_ids, "head_dim"),
+                    2.0 * lora + np.nan_to_num(rope))
+
+
+EFFICIENCY_COLUMNS = ["eta_flops_bf16", "eta_flops_fp8", "eta_flops_fp4", "eta_bandwidth"]
+
+
+def with_efficiency(gpus: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
+    """Join calibrated efficiency factors to GPUs: a row for the GPU id wins, then its
+    architecture's, then the row fitted on all measurements (``all``); see `calibrate`."""
+    gpus = gpus.copy()
+    architecture = gpus["architecture"].fillna("").astype(str).str.lower()
+    for column in EFFICIENCY_COLUMNS:
+        values = factors[column] if column in factors else pd.Series(dtype=float)
+        values = pd.to_numeric(values, errors="coerce")
+        own = values.reindex(gpus.index).to_numpy(dtype=float)
+        by_architecture = values.reindex(architecture).to_numpy(dtype=float)
+        overall = float(values.get("all", np.nan))
+        gpus[column] = np.where(np.isnan(own), np.where(np.isnan(by_architecture), overall,
+                                                        by_architecture), own)
+    return gpus
+
+
+def prefill_attention_dims(tables: Tables, model_ids) -> np.ndarray:
+    """Query-key plus value dimension per head in prefill: MLA computes un-absorbed heads of
+    ``head_dim + qk_rope_head_dim`` (query-key) and ``head_dim`` (value)."""
+    rope = tables.model(model_ids, "qk_rope_head_dim")
+    return 2.0 * tables.model(model_ids, "head_dim") + np.nan_to_num(rope)
+
+
+def build_tables(catalog: Catalog) -> Tables:
+    gpus = catalog.wide("gpus")
+    efficiency = catalog.wide("efficiency")
+    gpus = with_efficiency(gpus, catalog.wide("efficiency"))
+    models = catalog.wide("models")
+    return Tables(gpus=gpus, models=models)
+
+
+def tables_for(catalog: Catalog) -> Tables:
+    """Tables for a catalog, built once per catalog object."""
+    cached = getattr(catalog, "_tables", None)
+    if cached is None:
+        cached = build_tables(catalog)
+        object.__setattr__(catalog, "_tables", cached)
+    return cached

@@ -1,0 +1,402 @@
+"""The three supply options, each composed from the stages on the same demand rows.
+
+`evaluate(rows, tables)` takes the flat table of rows (scenario x region x year x use case, one
+row each; see `ROW_COLUMNS`) and returns, for every option, every variable on a grid of
+series (scenario x region) by year, in canonical units. Everything is array arithmetic over
+rows, then over (series, tier, year) cells; no Python loop over rows, years or use cases.
+
+Demand splits into two tiers per row: the share that needs a frontier model and the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .stages import cost, demand, fleet, power
+from .lookup import Tables, attention_dims, prefill_attention_dims, kv_values_per_token_per_layer, precision_bytes
+from .stages.throughput import Throughput, fit_to_context, serving_throughput
+from .units import SECONDS_PER_YEAR
+
+OPTIONS = ("frontier-api", "hosted-open-weight", "domestic-buildout")
+TIERS = ("frontier", "open")
+
+ROW_COLUMNS = {
+    # identity
+    "scenario": "scenario (variant) name", "region": "region code", "use_case": "use case id",
+    "year": "calendar year", "first_year": "first year of the horizon",
+    # demand
+    "potential_users": "people who could use it [1]",
+    "adoption": "share of potential users active; NaN to use the logistic curve [1]",
+    "adoption_saturation": "[1]", "adoption_midpoint_year": "[yr]", "adoption_steepness": "[1/yr]",
+    "requests_per_user_per_day": "[1/day]", "working_days_per_year": "[day/yr]",
+    "input_tokens": "per request in the first year [token]",
+    "output_tokens": "per request in the first year, reasoning included [token]",
+    "token_growth": "[1/yr]", "frontier_share": "[1]", "peak_to_average": "[1]",
+    # region
+    "electricity_consumption": "[J/yr]", "peak_demand": "[W]", "electricity_price": "[USD/J]",
+    "grid_co2_intensity": "[kg/J]",
+    # fleet and finance
+    "target_utilisation": "[1]", "redundancy": "[1]", "usable_hbm_fraction": "[1]",
+    "server_overhead": "[1]", "idle_power_fraction": "[1]", "discount_rate": "[1/yr]",
+    # frontier-api: prices per tier, and the offshore fleet behind them
+    "fa_frontier_input_price": "[USD/token]", "fa_frontier_output_price": "[USD/token]",
+    "fa_open_input_price": "[USD/token]", "fa_open_output_price": "[USD/token]",
+    "fa_price_change": "[1/yr]", "fa_price_year": "[yr]",
+    "fa_frontier_model": "proxy model id", "fa_open_model": "proxy model id",
+    "fa_gpu": "GPU id", "fa_precision": "bf16|fp8|fp4", "fa_max_tpot": "[s], inf for none",
+    "fa_gpus_per_replica": "[GPU], NaN to choose", "fa_pue": "[1]", "fa_grid_co2_intensity": "[kg/J]",
+    # hosted-open-weight
+    "ho_frontier_model": "model id", "ho_open_model": "model id", "ho_gpu": "GPU id",
+    "ho_precision": "", "ho_max_tpot": "[s]", "ho_gpus_per_replica": "[GPU]", "ho_pue": "[1]",
+    "ho_domestic": "rented GPUs stand on national soil [bool]",
+    "ho_rental_price": "[USD/GPU/s]", "ho_rental_price_change": "[1/yr]", "ho_price_year": "[yr]",
+    # domestic-buildout
+    "do_frontier_model": "model id", "do_open_model": "model id",
+    "do_gpu": "reference GPU id (what capacity is counted in)",
+    "do_gpu_bought": "GPU generation bought in this year (roadmap)",
+    "do_precision": "", "do_max_tpot": "[s]", "do_gpus_per_replica": "[GPU]", "do_pue": "[1]",
+    "do_server_capex": "all-in server cost per GPU of the generation bought this year [USD/GPU]",
+    "do_facility_capex": "[USD/W of IT]", "do_grid_connection_capex": "[USD/W of facility]",
+    "do_server_lifetime": "[yr]", "do_facility_lifetime": "[yr]", "do_grid_lifetime": "[yr]",
+    "do_server_om": "[1/yr]", "do_facility_om": "[1/yr]", "do_discount_rate": "[1/yr]",
+    "do_arrival_year": "first year domestic capacity serves [yr]",
+    "do_bridge": "option serving demand before arrival",
+}
+
+
+@dataclass
+class Cells:
+    """Index arithmetic for the (series, tier, year) grid the fleet is pooled on."""
+
+    series: np.ndarray          # per row: series index
+    year_index: np.ndarray      # per row: year - first grid year
+    n_series: int
+    n_years: int
+    first_grid_year: int
+
+    @classmethod
+    def from_rows(cls, rows: pd.DataFrame) -> "Cells":
+        key = rows["scenario"].astype(str) + "\x1f" + rows["region"].astype(str)
+        series, _ = pd.factorize(key, sort=False)
+        years = rows["year"].to_numpy(dtype=int)
+        first = int(years.min())
+        return cls(series.astype(np.int64), years - first, int(series.max()) + 1,
+                   int(years.max()) - first + 1, first)
+
+    def tier_cell(self) -> np.ndarray:
+        """(rows, tiers) flat index into an (S, T, Y) grid."""
+        tiers = np.arange(len(TIERS))[None, :]
+        return (self.series[:, None] * len(TIERS) + tiers) * self.n_years + self.year_index[:, None]
+
+    def series_cell(self) -> np.ndarray:
+        """Per row flat index into an (S, Y) grid."""
+        return self.series * self.n_years + self.year_index
+
+    def sum_tiers(self, values: np.ndarray) -> np.ndarray:
+        """Sum (rows, tiers) values into the (S, T, Y) grid."""
+        total = fleet.group_sum(values.ravel(), self.tier_cell().ravel(),
+                                self.n_series * len(TIERS) * self.n_years)
+        return total.reshape(self.n_series, len(TIERS), self.n_years)
+
+    def sum_series(self, values: np.ndarray) -> np.ndarray:
+        """Sum per-row values (or (rows, tiers) values) into the (S, Y) grid."""
+        values = values.sum(axis=1) if values.ndim == 2 else values
+        total = fleet.group_sum(values, self.series_cell(), self.n_series * self.n_years)
+        return total.reshape(self.n_series, self.n_years)
+
+    def tier_value(self, values: np.ndarray, reduce=np.maximum, initial=np.nan) -> np.ndarray:
+        """A per-(row, tier) setting on the (S, T, Y) grid (rows of one cell share it)."""
+        out = np.full(self.n_series * len(TIERS) * self.n_years, initial)
+        values = np.broadcast_to(values, self.tier_cell().shape)
+        if reduce is None:
+            out[self.tier_cell().ravel()] = values.ravel()
+        else:
+            np.fmax.at(out, self.tier_cell().ravel(), values.ravel())
+        return out.reshape(self.n_series, len(TIERS), self.n_years)
+
+    def series_value(self, values: np.ndarray) -> np.ndarray:
+        """A per-row setting constant within a (series, year) cell, on the (S, Y) grid."""
+        out = np.full(self.n_series * self.n_years, np.nan)
+        out[self.series_cell()] = values
+        return out.reshape(self.n_series, self.n_years)
+
+    def present(self) -> np.ndarray:
+        """(S, Y) True where the series has rows in that year."""
+        out = np.zeros(self.n_series * self.n_years, dtype=bool)
+        out[self.series_cell()] = True
+        return out.reshape(self.n_series, self.n_years)
+
+
+def _col(rows: pd.DataFrame, name: str) -> np.ndarray:
+    return rows[name].to_numpy()
+
+
+def _f(rows: pd.DataFrame, name: str) -> np.ndarray:
+    return rows[name].to_numpy(dtype=float)
+
+
+def workload(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Demand stage over rows: tokens per year, per request, and rates, split by tier."""
+    year = _f(rows, "year")
+    since = year - _f(rows, "first_year")
+    adoption = np.where(np.isnan(_f(rows, "adoption")),
+                        demand.logistic_adoption(year, _f(rows, "adoption_saturation"),
+                                                 _f(rows, "adoption_midpoint_year"),
+                                                 _f(rows, "adoption_steepness")),
+                        _f(rows, "adoption"))
+    users = demand.active_users(_f(rows, "potential_users"), 1.0, adoption)
+    working_days = _f(rows, "working_days_per_year")
+    requests = demand.requests_per_year(users, _f(rows, "requests_per_user_per_day"), working_days)
+    input_per_request = demand.tokens_per_request(_f(rows, "input_tokens"), _f(rows, "token_growth"), since)
+    output_per_request = demand.tokens_per_request(_f(rows, "output_tokens"), _f(rows, "token_growth"), since)
+    share = _f(rows, "frontier_share")
+    tier_share = np.stack([share, 1.0 - share], axis=1)
+    input_tokens = (requests * input_per_request)[:, None] * tier_share
+    output_tokens = (requests * output_per_request)[:, None] * tier_share
+    return {
+        "active_users": users, "requests": requests,
+        "input_per_request": input_per_request, "output_per_request": output_per_request,
+        "input_tokens": input_tokens, "output_tokens": output_tokens,
+        "peak_output_rate": demand.peak_rate(output_tokens, working_days[:, None],
+                                             _f(rows, "peak_to_average")[:, None]),
+        "average_output_rate": demand.average_rate(output_tokens),
+    }
+
+
+def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
+                    gpu_column: str | None = None) -> Throughput:
+    """Throughput for both tiers of an option's settings, shape (rows, tiers)."""
+    models = np.stack([_col(rows, f"{prefix}_frontier_model"), _col(rows, f"{prefix}_open_model")], 1)
+    gpus = _col(rows, gpu_column or f"{prefix}_gpu")[:, None]
+    precision = _col(rows, f"{prefix}_precision")[:, None]
+    kv_precision = np.where(precision == "bf16", "bf16", "fp8")
+    input_tokens, output_tokens = fit_to_context(
+        work["input_per_request"][:, None], work["output_per_request"][:, None],
+        np.nan_to_num(tables.model(models, "context_length"), nan=np.inf))
+    return serving_throughput(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_params=tables.model(models, "total_params"),
+        active_params=tables.model(models, "active_params"),
+        layers=tables.model(models, "layers"),
+        attention_heads=tables.model(models, "attention_heads"),
+        attention_dims=attention_dims(tables, models),
+        prefill_attention_dims=prefill_attention_dims(tables, models),
+        kv_values_per_token_per_layer=kv_values_per_token_per_layer(tables, models),
+        weight_bytes_per_param=precision_bytes(precision),
+        kv_bytes=precision_bytes(kv_precision),
+        peak_flops=tables.peak_flops(gpus, precision),
+        memory_bandwidth=tables.gpu(gpus, "memory_bandwidth"),
+        hbm_capacity=tables.gpu(gpus, "hbm_capacity"),
+        scale_up_domain=tables.gpu(gpus, "scale_up_domain"),
+        eta_flops=tables.eta_flops(gpus, precision),
+        eta_bw=tables.gpu(gpus, "eta_bandwidth"),
+        usable_hbm_fraction=_f(rows, "usable_hbm_fraction")[:, None],
+        max_tpot_s=_f(rows, f"{prefix}_max_tpot")[:, None],
+        gpus_per_replica=_f(rows, f"{prefix}_gpus_per_replica")[:, None],
+        sliding_window=np.nan_to_num(tables.model(models, "sliding_window"), nan=np.inf),
+        sliding_layer_share=np.nan_to_num(tables.model(models, "sliding_layer_share")),
+        experts=np.nan_to_num(tables.model(models, "experts")),
+        experts_per_token=np.nan_to_num(tables.model(models, "experts_per_token")),
+    )
+
+
+def _yearly_fleet(rows, tables, cells, work, tput: Throughput, gpu_column: str, pue_column: str):
+    """A fleet sized each year for that year's peak (rented or offshore): GPUs, power, energy."""
+    peak = cells.sum_tiers(fleet.gpu_seconds_per_second(work["peak_output_rate"],
+                                                        tput.output_tokens_per_s_per_gpu))
+    mean = cells.sum_tiers(fleet.gpu_seconds_per_second(work["average_output_rate"],
+                                                        tput.output_tokens_per_s_per_gpu))
+    gpu = _col(rows, gpu_column)
+    per_replica = cells.tier_value(tput.gpus_per_replica)
+    per_server = cells.tier_value(tables.gpu(gpu, "gpus_per_server")[:, None])
+    gpus = fleet.provisioned_gpus(peak, cells.tier_value(_f(rows, "target_utilisation")[:, None]),
+                                  np.nan_to_num(per_replica, nan=1.0),
+                                  np.nan_to_num(per_server, nan=1.0),
+                                  cells.tier_value(_f(rows, "redundancy")[:, None]))
+    board = cells.tier_value(tables.gpu(gpu, "board_power")[:, None])
+    overhead = cells.tier_value(_f(rows, "server_overhead")[:, None])
+    idle = cells.tier_value(_f(rows, "idle_power_fraction")[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        busy_peak = np.where(gpus > 0, peak / gpus, 0.0)
+        busy_mean = np.where(gpus > 0, mean / gpus, 0.0)
+    it_peak = power.it_power(gpus, np.nan_to_num(board), overhead, power.draw_fraction(busy_peak, idle))
+    it_mean = power.it_power(gpus, np.nan_to_num(board), overhead, power.draw_fraction(busy_mean, idle))
+    pue = cells.series_value(_f(rows, pue_column))
+    return {
+        "gpus": gpus.sum(axis=1),
+        "it_power": np.nan_to_num(it_peak).sum(axis=1),
+        "facility_power": power.facility_power(np.nan_to_num(it_peak).sum(axis=1), pue),
+        "energy": power.energy_per_year(power.facility_power(np.nan_to_num(it_mean).sum(axis=1), pue)),
+    }
+
+
+def _domestic_fleet(rows, tables, cells, work, reference: Throughput, bought: Throughput):
+    """Owned fleet: capacity from the arrival year, bought in vintages that retire and are
+    replaced by the generation then current; facility and grid built to the running peak."""
+    available = cells.series_value((_f(rows, "year") >= _f(rows, "do_arrival_year")).astype(float))
+    available = np.nan_to_num(available)[:, None, :]
+    load_ref = cells.sum_tiers(fleet.gpu_seconds_per_second(
+        work["peak_output_rate"], reference.output_tokens_per_s_per_gpu))
+    load_new = cells.sum_tiers(fleet.gpu_seconds_per_second(
+        work["peak_output_rate"], bought.output_tokens_per_s_per_gpu))
+    mean_ref = cells.sum_tiers(fleet.gpu_seconds_per_second(
+        work["average_output_rate"], reference.output_tokens_per_s_per_gpu))
+    util = cells.tier_value(_f(rows, "target_utilisation")[:, None])
+    redundancy = cells.tier_value(_f(rows, "redundancy")[:, None])
+    # capacity counted in reference-GPU equivalents; q = what one GPU bought that year is worth
+    required = np.nan_to_num(load_ref / util * (1.0 + redundancy)) * available
+    with np.errstate(divide="ignore", invalid="ignore"):
+        worth = np.where(load_new > 0, load_ref / load_new, 1.0)
+    worth = np.nan_to_num(worth, nan=1.0)
+    gpu_bought = _col(rows, "do_gpu_bought")
+    per_server = np.nan_to_num(cells.tier_value(tables.gpu(gpu_bought, "gpus_per_server")[:, None]), nan=1.0)
+    life = cells.tier_value(_f(rows, "do_server_lifetime")[:, None])[..., 0]
+    purchases_ref = fleet.replacement_purchases(required, life)
+    bought_gpus = np.ceil(purchases_ref / worth / per_server - 1e-9) * per_server
+    gpus = fleet.standing(bought_gpus, life)
+    capacity_ref = fleet.standing(bought_gpus * worth, life)
+    board = np.nan_to_num(cells.tier_value(tables.gpu(gpu_bought, "board_power")[:, None]))
+    overhead = cells.tier_value(_f(rows, "server_overhead")[:, None])
+    nameplate = fleet.standing(power.it_power(bought_gpus, board, overhead), life)
+    idle = cells.tier_value(_f(rows, "idle_power_fraction")[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        busy_peak = np.where(capacity_ref > 0, load_ref * available / capacity_ref, 0.0)
+        busy_mean = np.where(capacity_ref > 0, mean_ref * available / capacity_ref, 0.0)
+    it_peak = np.nan_to_num(nameplate * power.draw_fraction(busy_peak, idle)).sum(axis=1)
+    it_mean = np.nan_to_num(nameplate * power.draw_fraction(busy_mean, idle)).sum(axis=1)
+    server_capex_spent = bought_gpus * np.nan_to_num(
+        cells.tier_value(_f(rows, "do_server_capex")[:, None]))
+
+    pue = cells.series_value(_f(rows, "do_pue"))
+    rate = cells.series_value(_f(rows, "do_discount_rate"))
+    s_life = life[:, 0]
+    f_life = cells.series_value(_f(rows, "do_facility_lifetime"))[:, 0]
+    g_life = cells.series_value(_f(rows, "do_grid_lifetime"))[:, 0]
+    nameplate_total = np.nan_to_num(nameplate).sum(axis=1)
+    facility_it_added = np.diff(np.maximum.accumulate(nameplate_total, axis=-1), axis=-1, prepend=0.0)
+    facility_spent = facility_it_added * np.nan_to_num(cells.series_value(_f(rows, "do_facility_capex")))
+    grid_spent = facility_it_added * np.nan_to_num(pue) * np.nan_to_num(
+        cells.series_value(_f(rows, "do_grid_connection_capex")))
+    crf = lambda life_years: cost.capital_recovery_factor(np.nan_to_num(rate[:, :1]), life_years[:, None])
+    capital = (fleet.standing(server_capex_spent.sum(axis=1) * crf(s_life), s_life)
+               + fleet.standing(facility_spent * crf(f_life), f_life)
+               + fleet.standing(grid_spent * crf(g_life), g_life))
+    om = (cells.series_value(_f(rows, "do_server_om")) * fleet.standing(server_capex_spent.sum(axis=1), s_life)
+          + cells.series_value(_f(rows, "do_facility_om")) * fleet.standing(facility_spent, f_life))
+    energy = power.energy_per_year(power.facility_power(it_mean, pue))
+    return {
+        "available": available[:, 0, :],
+        "gpus": gpus.sum(axis=1),
+        "it_power": it_peak,
+        "facility_power": power.facility_power(it_peak, pue),
+        "energy": energy,
+        "capital": capital,
+        "operating": np.nan_to_num(om) + energy * cells.series_value(_f(rows, "electricity_price")),
+    }
+
+
+def _zeros(cells: Cells) -> np.ndarray:
+    return np.zeros((cells.n_series, cells.n_years))
+
+
+def _price_factor(rows, cells, change_column: str, year_column: str) -> np.ndarray:
+    return cost.price_in_year(1.0, _f(rows, change_column), _f(rows, "year") - _f(rows, year_column))
+
+
+def frontier_api(rows, tables, cells, work) -> dict[str, np.ndarray]:
+    """Buy frontier tokens abroad; report the offshore fleet serving them."""
+    factor = _price_factor(rows, cells, "fa_price_change", "fa_price_year")[:, None]
+    input_price = np.stack([_f(rows, "fa_frontier_input_price"), _f(rows, "fa_open_input_price")], 1)
+    output_price = np.stack([_f(rows, "fa_frontier_output_price"), _f(rows, "fa_open_output_price")], 1)
+    spend = cells.sum_series(cost.api_spend(work["input_tokens"], work["output_tokens"],
+                                            input_price * factor, output_price * factor))
+    tput = tier_throughput(rows, tables, work, "fa")
+    offshore = _yearly_fleet(rows, tables, cells, work, tput, "fa_gpu", "fa_pue")
+    zero = _zeros(cells)
+    return {
+        "gpus": zero, "it_power": zero, "facility_power": zero, "energy": zero,
+        "gpus_offshore": offshore["gpus"], "it_power_offshore": offshore["it_power"],
+        "facility_power_offshore": offshore["facility_power"], "energy_offshore": offshore["energy"],
+        "co2_intensity_offshore": cells.series_value(_f(rows, "fa_grid_co2_intensity")),
+        "capital": zero, "operating": spend, "domestic_tokens": zero,
+        "_throughput": tput,
+    }
+
+
+def hosted_open_weight(rows, tables, cells, work) -> dict[str, np.ndarray]:
+    """Rent a peak-sized GPU fleet all year to serve open-weight models."""
+    tput = tier_throughput(rows, tables, work, "ho")
+    rented = _yearly_fleet(rows, tables, cells, work, tput, "ho_gpu", "ho_pue")
+    price = cells.series_value(_f(rows, "ho_rental_price")
+                               * _price_factor(rows, cells, "ho_rental_price_change", "ho_price_year"))
+    domestic = cells.series_value(_f(rows, "ho_domestic")) > 0.5
+    zero = _zeros(cells)
+    tokens = cells.sum_series(work["input_tokens"] + work["output_tokens"])
+    result = {"capital": zero, "operating": cost.rental_cost(rented["gpus"], price),
+              "domestic_tokens": np.where(domestic, tokens, 0.0), "_throughput": tput,
+              "co2_intensity_offshore": cells.series_value(_f(rows, "fa_grid_co2_intensity"))}
+    for name in ("gpus", "it_power", "facility_power", "energy"):
+        result[name] = np.where(domestic, rented[name], 0.0)
+        result[f"{name}_offshore"] = np.where(domestic, 0.0, rented[name])
+    return result
+
+
+def domestic_buildout(rows, tables, cells, work, bridges: dict[str, dict]) -> dict[str, np.ndarray]:
+    """Own GPUs at home from the arrival year; the bridge option serves the years before."""
+    reference = tier_throughput(rows, tables, work, "do", "do_gpu")
+    bought = tier_throughput(rows, tables, work, "do", "do_gpu_bought")
+    own = _domestic_fleet(rows, tables, cells, work, reference, bought)
+    before = 1.0 - own["available"]
+    bridge_name = cells.series_value(pd.Series(_col(rows, "do_bridge")).map(
+        {name: i for i, name in enumerate(OPTIONS)}).to_numpy(dtype=float))
+    tokens = cells.sum_series(work["input_tokens"] + work["output_tokens"])
+    result = {"_throughput": reference, "_arrival": own["available"]}
+    names = ("gpus", "it_power", "facility_power", "energy", "gpus_offshore", "it_power_offshore",
+             "facility_power_offshore", "energy_offshore", "capital", "operating", "domestic_tokens")
+    for name in names:
+        bridged = sum(np.where(bridge_name == OPTIONS.index(option), bridge.get(name, 0.0), 0.0)
+                      for option, bridge in bridges.items())
+        mine = own.get(name, 0.0) if name != "domestic_tokens" else tokens * own["available"]
+        result[name] = mine + before * bridged
+    result["co2_intensity_offshore"] = bridges["frontier-api"]["co2_intensity_offshore"]
+    return result
+
+
+def evaluate(rows: pd.DataFrame, tables: Tables) -> tuple[Cells, dict[str, dict[str, np.ndarray]], dict]:
+    """Run the whole chain on rows; return the grid, each option's quantities and the demand."""
+    cells = Cells.from_rows(rows)
+    work = workload(rows)
+    results = {"frontier-api": frontier_api(rows, tables, cells, work),
+               "hosted-open-weight": hosted_open_weight(rows, tables, cells, work)}
+    results["domestic-buildout"] = domestic_buildout(rows, tables, cells, work, dict(results))
+    tokens_in = cells.sum_series(work["input_tokens"])
+    tokens_out = cells.sum_series(work["output_tokens"])
+    shared = {
+        "tokens": tokens_in + tokens_out, "input_tokens": tokens_in, "output_tokens": tokens_out,
+        "peak_output_rate": cells.sum_series(work["peak_output_rate"]),
+        "consumption": cells.series_value(_f(rows, "electricity_consumption")),
+        "peak_demand": cells.series_value(_f(rows, "peak_demand")),
+        "co2_intensity": cells.series_value(_f(rows, "grid_co2_intensity")),
+        "discount_rate": cells.series_value(_f(rows, "discount_rate")),
+        "year": cells.first_grid_year + np.arange(cells.n_years)[None, :] + 0 * cells.series_value(
+            _f(rows, "first_year")),
+        "first_year": cells.series_value(_f(rows, "first_year")),
+        "present": cells.present(),
+    }
+    for quantities in results.values():
+        total = quantities["capital"] + quantities["operating"]
+        quantities["total"] = total
+        factor = cost.discount_factor(shared["discount_rate"], shared["year"] - shared["first_year"])
+        quantities["npv"] = np.cumsum(np.nan_to_num(total * factor), axis=-1)
+        quantities["per_mtok"] = cost.cost_per_million_tokens(total, shared["tokens"])
+        quantities["share_consumption"] = power.share(quantities["energy"], shared["consumption"])
+        quantities["share_peak"] = power.share(quantities["facility_power"], shared["peak_demand"])
+        quantities["domestic_share"] = power.share(quantities["domestic_tokens"], shared["tokens"])
+        quantities["co2"] = power.emissions(quantities["energy"], shared["co2_intensity"])
+        quantities["co2_offshore"] = power.emissions(quantities["energy_offshore"],
+                                                     quantities["co2_intensity_offshore"])
+    return cells, results, shared

@@ -1,0 +1,163 @@
+"""run(scenario) -> Plan: the chain over every option, and the tidy results table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .catalog import Catalog, Row, default_catalog
+from .errors import InputError
+from .lookup import tables_for
+from .options import OPTIONS, TIERS, evaluate
+from .rows import scenario_rows
+from .scenario import Scenario, load_scenario
+from .units import convert
+
+RESULT_COLUMNS = ["scenario", "region", "option", "variable", "unit", "year", "value"]
+
+# variable -> (where it comes from, canonical unit, report unit)
+VARIABLES: dict[str, tuple[str, str, str]] = {
+    "Demand|Tokens": ("shared:tokens", "token/yr", "token/yr"),
+    "Demand|Tokens|Input": ("shared:input_tokens", "token/yr", "token/yr"),
+    "Demand|Tokens|Output": ("shared:output_tokens", "token/yr", "token/yr"),
+    "Demand|Peak output rate": ("shared:peak_output_rate", "token/s", "token/s"),
+    "Capacity|GPUs": ("gpus", "GPU", "GPU"),
+    "Capacity|GPUs|Offshore": ("gpus_offshore", "GPU", "GPU"),
+    "Power|IT": ("it_power", "W", "MW"),
+    "Power|Facility": ("facility_power", "W", "MW"),
+    "Power|IT|Offshore": ("it_power_offshore", "W", "MW"),
+    "Power|Facility|Offshore": ("facility_power_offshore", "W", "MW"),
+    "Energy|Electricity": ("energy", "J/yr", "TWh/yr"),
+    "Energy|Electricity|Offshore": ("energy_offshore", "J/yr", "TWh/yr"),
+    "Grid|Share of consumption": ("share_consumption", "", "%"),
+    "Grid|Share of peak demand": ("share_peak", "", "%"),
+    "Cost|Total": ("total", "USD/yr", "USD/yr"),
+    "Cost|Capital": ("capital", "USD/yr", "USD/yr"),
+    "Cost|Operating": ("operating", "USD/yr", "USD/yr"),
+    "Cost|Per million tokens": ("per_mtok", "USD/Mtok", "USD/Mtok"),
+    "Cost|NPV": ("npv", "USD", "USD"),
+    "Sovereignty|Domestic share": ("domestic_share", "", "%"),
+    "Emissions|CO2": ("co2", "kg/yr", "t CO2/yr"),
+    "Emissions|CO2|Offshore": ("co2_offshore", "kg/yr", "t CO2/yr"),
+}
+"""Every variable in `Plan.results`. Domestic variables count what stands on national soil;
+``|Offshore`` variables what stands abroad. `Cost|NPV` is the present value, at the scenario's
+discount rate, of `Cost|Total` from the first year of the horizon to the row's year."""
+
+REQUIRED_VARIABLES = [
+    "Demand|Tokens", "Capacity|GPUs", "Power|IT", "Power|Facility", "Energy|Electricity",
+    "Grid|Share of consumption", "Grid|Share of peak demand", "Cost|Total", "Cost|Capital",
+    "Cost|Operating", "Cost|Per million tokens", "Sovereignty|Domestic share", "Emissions|CO2",
+]
+
+
+def _report_unit_factor(canonical: str, report: str) -> float:
+    report_parsable = report.replace("t CO2", "t").replace("%", "percent")
+    return float(convert(1.0, canonical, report_parsable))
+
+
+@dataclass
+class Plan:
+    """The outcome of a run: results, the rows it ran on, and the assumptions it used."""
+
+    scenario: Scenario
+    results: pd.DataFrame
+    rows: pd.DataFrame = field(repr=False)
+    throughput: pd.DataFrame = field(repr=False)
+
+    @property
+    def assumptions(self) -> pd.DataFrame:
+        """Every assumption-library row the scenario took a value from, with its source."""
+        used: dict[str, tuple[Row, list[str]]] = {}
+        for case, rows in self.scenario.assumptions_used.items():
+            for path, row in rows.items():
+                entry = used.setdefault(row.key, (row, []))
+                entry[1].append(".".join(map(str, path)))
+        records = [{
+            "id": key, "table": row.table, "item": row.id, "parameter": row.parameter,
+            "value": row.value_given, "unit": row.unit_given,
+            "low": row.low, "high": row.high, "source": row.source, "url": row.url,
+            "source_date": row.source_date, "notes": row.notes,
+            "used_for": ", ".join(sorted(set(paths)))} for key, (row, paths) in sorted(used.items())]
+        return pd.DataFrame.from_records(records)
+
+    def table(self, variable: str, option: str | None = None) -> pd.DataFrame:
+        """One variable as a years x (scenario, region, option) table."""
+        data = self.results[self.results["variable"] == variable]
+        if option is not None:
+            data = data[data["option"] == option]
+        return data.pivot_table(index="year", columns=["scenario", "region", "option"], values="value")
+
+
+def run(scenario: Scenario | str | None = None, catalog: Catalog | None = None) -> Plan:
+    """Evaluate every option of every case of a scenario; see `VARIABLES` for the results."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, catalog)
+    rows = scenario_rows(scenario)
+    tables = tables_for(scenario.catalog)
+    cells, quantities, shared = evaluate(rows, tables)
+    _check_feasible(scenario, rows, quantities)
+    results = _tidy(cells, rows, quantities, shared)
+    return Plan(scenario=scenario, results=results, rows=rows,
+                throughput=_throughput_table(rows, quantities))
+
+
+def _check_feasible(scenario: Scenario, rows: pd.DataFrame, quantities: dict) -> None:
+    """Refuse a model that cannot be served on its GPU at all (memory or latency target)."""
+    prefixes = {"frontier-api": ("fa", "offshore"), "hosted-open-weight": ("ho", None),
+                "domestic-buildout": ("do", None)}
+    for option, (prefix, sub) in prefixes.items():
+        tput = quantities[option]["_throughput"]
+        bad = np.argwhere(np.isnan(tput.output_tokens_per_s_per_gpu))
+        if bad.size:
+            row, tier = bad[0]
+            model = rows[f"{prefix}_{TIERS[tier]}_model"].iloc[row]
+            gpu = rows[f"{prefix}_gpu"].iloc[row]
+            tpot = rows[f"{prefix}_max_tpot"].iloc[row]
+            key = f"options.{option}" + (f".{sub}" if sub else "")
+            raise InputError(scenario.source, key + f" (scenario {rows['scenario'].iloc[row]})",
+                             f"{model} on {gpu} at {rows[f'{prefix}_precision'].iloc[row]}"
+                             + (f" with max_tpot_ms {tpot * 1e3:g}" if np.isfinite(tpot) else ""),
+                             "a model whose weights and one sequence's KV cache fit the GPUs of one "
+                             "interconnect domain, within the latency target",
+                             "choose a larger GPU, a lower precision, or a looser latency target")
+
+
+def _tidy(cells, rows, quantities, shared) -> pd.DataFrame:
+    """Long table: one value a row, in report units, for every present (series, year)."""
+    present = shared["present"].ravel()
+    key = rows[["scenario", "region"]].drop_duplicates().reset_index(drop=True)
+    series = np.repeat(np.arange(cells.n_series), cells.n_years)[present]
+    years = np.tile(cells.first_grid_year + np.arange(cells.n_years), cells.n_series)[present]
+    scenario_of, region_of = key["scenario"].to_numpy()[series], key["region"].to_numpy()[series]
+    frames = []
+    for option in OPTIONS:
+        for variable, (source, canonical, report) in VARIABLES.items():
+            kind, _, name = source.rpartition(":")
+            values = (shared if kind == "shared" else quantities[option])[name]
+            values = np.broadcast_to(values, (cells.n_series, cells.n_years)).ravel()[present]
+            frames.append(pd.DataFrame({
+                "scenario": scenario_of, "region": region_of, "option": option,
+                "variable": variable, "unit": report, "year": years,
+                "value": values * _report_unit_factor(canonical, report)}))
+    results = pd.concat(frames, ignore_index=True)
+    results["year"] = results["year"].astype(int)
+    return results[RESULT_COLUMNS]
+
+
+def _throughput_table(rows: pd.DataFrame, quantities: dict) -> pd.DataFrame:
+    """Per-GPU throughput each option's fleet was sized with, by row and tier."""
+    frames = []
+    for option, prefix in (("frontier-api", "fa"), ("hosted-open-weight", "ho"), ("domestic-buildout", "do")):
+        tput = quantities[option]["_throughput"]
+        for t, tier in enumerate(TIERS):
+            frames.append(pd.DataFrame({
+                "scenario": rows["scenario"], "region": rows["region"], "year": rows["year"],
+                "use_case": rows["use_case"], "option": option, "tier": tier,
+                "model": rows[f"{prefix}_{tier}_model"], "gpu": rows[f"{prefix}_gpu"],
+                "output_tokens_per_s_per_gpu": tput.output_tokens_per_s_per_gpu[:, t],
+                "gpus_per_replica": tput.gpus_per_replica[:, t], "batch_size": tput.batch_size[:, t],
+                "bound": tput.bound[:, t]}))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,131 @@
+"""From a validated scenario to the flat table of rows the chain computes on.
+
+One row per scenario (variant) x region x year x use case, with every setting the stages need
+as a column in canonical units (see `options.ROW_COLUMNS`). Building it reads each case's
+settings once; the years and regions are laid out with array operations.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .catalog import Catalog
+from .scenario import Case, LogisticAdoption, Scenario
+
+
+def _roadmap(case: Case, years: np.ndarray) -> np.ndarray:
+    """GPU generation the domestic buildout buys each year: the newest roadmap entry so far."""
+    settings = case.options.domestic_buildout
+    if not settings.gpu_roadmap:
+        return np.full(years.shape, settings.gpu, dtype=object)
+    entry_years = np.array(sorted(settings.gpu_roadmap), dtype=int)
+    entry_gpus = np.array([settings.gpu_roadmap[y] for y in entry_years], dtype=object)
+    index = np.searchsorted(entry_years, years, side="right") - 1
+    return np.where(index >= 0, entry_gpus[np.maximum(index, 0)], settings.gpu)
+
+
+def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
+    """Rows of one case: regions x years x use cases."""
+    years = np.arange(case.horizon.first_year, case.horizon.last_year + 1)
+    regions = list(case.regions)
+    use_cases = list(case.use_cases)
+    grid = pd.MultiIndex.from_product([regions, years, use_cases],
+                                      names=["region", "year", "use_case"]).to_frame(index=False)
+    region_of = grid["region"].to_numpy()
+    use_case_of = grid["use_case"].to_numpy()
+    year_of = grid["year"].to_numpy()
+
+    def per_region(getter) -> np.ndarray:
+        return pd.Series({code: getter(r) for code, r in case.regions.items()}).reindex(region_of).to_numpy()
+
+    def per_use_case(getter) -> np.ndarray:
+        return pd.Series({uid: getter(u) for uid, u in case.use_cases.items()},
+                         dtype=object).reindex(use_case_of).to_numpy()
+
+    out = grid
+    out.insert(0, "scenario", case.name)
+    out["first_year"] = case.horizon.first_year
+
+    # demand
+    def base(region, use_case) -> float:
+        if use_case.users is not None:
+            return use_case.users
+        population = region.population if use_case.user_base == "population" else region.workforce
+        return population * use_case.user_share
+
+    pairs = pd.MultiIndex.from_product([regions, use_cases])
+    potential = pd.Series([base(case.regions[r], case.use_cases[u]) for r, u in pairs], index=pairs)
+    out["potential_users"] = potential.reindex(pd.MultiIndex.from_arrays([region_of, use_case_of])).to_numpy()
+    logistic = per_use_case(lambda u: u.adoption if isinstance(u.adoption, LogisticAdoption) else None)
+    # adoption tables: interpolated over the horizon once per use case, then gathered per row
+    table_adoption = pd.DataFrame({
+        uid: (np.interp(years, sorted(u.adoption), [u.adoption[k] for k in sorted(u.adoption)])
+              if not isinstance(u.adoption, LogisticAdoption) else np.full(years.shape, np.nan))
+        for uid, u in case.use_cases.items()}, index=years)
+    out["adoption"] = table_adoption.to_numpy()[year_of - years[0],
+                                                table_adoption.columns.get_indexer(use_case_of)]
+    out["adoption_saturation"] = [np.nan if a is None else a.saturation for a in logistic]
+    out["adoption_midpoint_year"] = [np.nan if a is None else a.midpoint_year for a in logistic]
+    out["adoption_steepness"] = [np.nan if a is None else a.steepness for a in logistic]
+    for name in ("requests_per_user_per_day", "input_tokens", "token_growth", "frontier_share",
+                 "peak_to_average"):
+        out[name] = per_use_case(lambda u, n=name: getattr(u, n)).astype(float)
+    out["output_tokens"] = per_use_case(lambda u: u.output_tokens + u.reasoning_tokens).astype(float)
+
+    # region
+    for name in ("working_days_per_year", "electricity_consumption", "peak_demand",
+                 "electricity_price", "grid_co2_intensity"):
+        out[name] = per_region(lambda r, n=name: getattr(r, n)).astype(float)
+
+    # fleet and finance
+    for name in ("target_utilisation", "redundancy", "usable_hbm_fraction", "server_overhead",
+                 "idle_power_fraction"):
+        out[name] = getattr(case.fleet, name)
+    out["discount_rate"] = case.finance.discount_rate
+
+    fa, ho, do = case.options.frontier_api, case.options.hosted_open_weight, case.options.domestic_buildout
+    inf_or = lambda x: math.inf if x is None else x
+    nan_or = lambda x: math.nan if x is None else float(x)
+    out = out.assign(
+        fa_frontier_input_price=fa.frontier_tier.input_price, fa_frontier_output_price=fa.frontier_tier.output_price,
+        fa_open_input_price=fa.open_tier.input_price, fa_open_output_price=fa.open_tier.output_price,
+        fa_price_change=fa.price_change, fa_price_year=float(fa.price_year),
+        fa_frontier_model=fa.frontier_tier.proxy_model, fa_open_model=fa.open_tier.proxy_model,
+        fa_gpu=fa.offshore.gpu, fa_precision=fa.offshore.precision,
+        fa_max_tpot=inf_or(fa.offshore.max_tpot_ms), fa_gpus_per_replica=nan_or(fa.offshore.gpus_per_replica),
+        fa_pue=fa.offshore.pue, fa_grid_co2_intensity=fa.offshore_grid_co2_intensity,
+        ho_frontier_model=ho.frontier_tier.model, ho_open_model=ho.open_tier.model, ho_gpu=ho.gpu,
+        ho_precision=ho.precision, ho_max_tpot=inf_or(ho.max_tpot_ms),
+        ho_gpus_per_replica=nan_or(ho.gpus_per_replica), ho_pue=ho.pue,
+        ho_domestic=float(ho.location == "domestic"), ho_rental_price=ho.rental_price,
+        ho_rental_price_change=ho.rental_price_change, ho_price_year=float(ho.price_year),
+        do_frontier_model=do.frontier_tier.model, do_open_model=do.open_tier.model, do_gpu=do.gpu,
+        do_precision=do.precision, do_max_tpot=inf_or(do.max_tpot_ms),
+        do_gpus_per_replica=nan_or(do.gpus_per_replica), do_pue=do.pue,
+        do_facility_capex=do.facility_capex, do_grid_connection_capex=do.grid_connection_capex,
+        do_server_lifetime=do.server_lifetime, do_facility_lifetime=do.facility_lifetime,
+        do_grid_lifetime=do.grid_lifetime, do_server_om=do.server_om, do_facility_om=do.facility_om,
+        do_discount_rate=do.discount_rate,
+        do_arrival_year=float(case.horizon.first_year
+                              + math.ceil(max(do.build_lead_time, do.grid_connection_lead_time) - 1e-9)),
+        do_bridge=do.bridge,
+    )
+    bought = _roadmap(case, year_of)
+    out["do_gpu_bought"] = bought
+    catalog_cost = pd.Series(bought).map({g: _server_cost(catalog, g) for g in set(bought)})
+    out["do_server_capex"] = np.where(bought == do.gpu, do.server_capex, catalog_cost.to_numpy(float))
+    return out
+
+
+def _server_cost(catalog: Catalog, gpu: str) -> float:
+    row = catalog.get("gpus", gpu, "server_cost")
+    return float(row.value) if row is not None else math.nan
+
+
+def scenario_rows(scenario: Scenario) -> pd.DataFrame:
+    """Rows of every case of a scenario, stacked."""
+    return pd.concat([case_rows(case, scenario.catalog) for case in scenario.cases.values()],
+                     ignore_index=True)

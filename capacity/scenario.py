@@ -1,0 +1,571 @@
+"""Scenarios: the YAML a ministry analyst writes, validated by pydantic, completed from the
+assumption library.
+
+A scenario file holds one base case and optional named ``variants`` (deep-merged overrides),
+e.g. ``realist`` and ``maximalist``; each variant becomes one value of the ``scenario`` column
+of the results. Numbers may carry units ("12 MUSD/MW", "3 yr", "700 W"); a bare number is read
+in the unit the field documents. What a scenario leaves out is filled from `assumptions/`, and
+every filled value is remembered (provenance). Every error names the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      model_validator)
+
+from .catalog import Catalog, Row, default_catalog
+from .errors import InputError
+from .units import to_magnitude
+
+SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "assumptions" / "scenarios"
+DEFAULT_SCENARIO = "netherlands"
+PRECISIONS = ("bf16", "fp8", "fp4")
+
+
+# --- quantities with units -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """Field metadata: a bare number is read in `display`; the value is kept in `canonical`."""
+
+    display: str
+    canonical: str
+
+
+def Q(display: str, canonical: str | None = None, **constraints: Any):  # noqa: N802
+    """A float field given as a number or a 'number unit' string, kept in `canonical` units."""
+    canonical = canonical if canonical is not None else display
+
+    def parse(value: Any) -> float:
+        return to_magnitude(value, canonical, default_unit=display)
+
+    return Annotated[float, BeforeValidator(parse), Field(**constraints),
+                     UnitSpec(display, canonical)]
+
+
+Fraction = Q("", ge=0.0, le=1.0)
+Count = Q("", ge=0.0)
+Rate = Q("1/yr")  # a yearly change, e.g. -0.3 for -30 %/yr
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+# --- the scenario's parts --------------------------------------------------------------------
+
+class Horizon(Strict):
+    first_year: int = Field(ge=2000, le=2100)
+    last_year: int = Field(ge=2000, le=2100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Horizon":
+        if self.last_year < self.first_year:
+            raise ValueError(f"found last_year {self.last_year} before first_year "
+                             f"{self.first_year}; expected last_year >= first_year")
+        return self
+
+
+class Region(Strict):
+    """A country or region; its statistics default to `assumptions/countries.csv`."""
+
+    name: str
+    population: Count
+    workforce: Count | None = None
+    electricity_consumption: Q("TWh/yr", "J/yr", gt=0.0)
+    peak_demand: Q("GW", "W", gt=0.0)
+    electricity_price: Q("USD/kWh", "USD/J", ge=0.0)
+    grid_co2_intensity: Q("g/kWh", "kg/J", ge=0.0)
+    working_days_per_year: Q("day/yr", gt=0.0, le=366.0)
+
+
+class LogisticAdoption(Strict):
+    """Share of potential users active: ``saturation / (1 + exp(-steepness (year - midpoint)))``."""
+
+    saturation: Fraction = 1.0
+    midpoint_year: float
+    steepness: Q("1/yr", gt=0.0)
+
+
+class UseCase(Strict):
+    """Who uses AI for what, how often and how heavily."""
+
+    archetype: str | None = None
+    users: Count | None = None
+    user_base: Literal["population", "workforce"] | None = None
+    user_share: Fraction | None = None
+    adoption: LogisticAdoption | dict[int, Fraction]
+    requests_per_user_per_day: Q("1/day", ge=0.0)
+    input_tokens: Q("token", ge=0.0)
+    output_tokens: Q("token", gt=0.0)
+    reasoning_tokens: Q("token", ge=0.0) = 0.0
+    token_growth: Rate = 0.0
+    frontier_share: Fraction
+    peak_to_average: Q("", ge=1.0)
+
+    @model_validator(mode="after")
+    def _who(self) -> "UseCase":
+        if self.users is None and (self.user_base is None or self.user_share is None):
+            raise ValueError("found neither users nor user_base with user_share; expected a "
+                             "number of users, or user_base (population|workforce) and user_share")
+        return self
+
+
+class Fleet(Strict):
+    """How fleets are provisioned and how their servers draw power (all options)."""
+
+    target_utilisation: Q("", gt=0.0, le=1.0)
+    redundancy: Q("", ge=0.0)
+    usable_hbm_fraction: Q("", gt=0.0, le=1.0)
+    server_overhead: Q("", ge=1.0)
+    idle_power_fraction: Fraction
+
+
+class ServedTier(Strict):
+    """An open-weight model serving one tier of demand on GPUs."""
+
+    model: str
+
+
+class ApiTier(Strict):
+    """An API product serving one tier of demand, with its prices (default: catalogue)."""
+
+    product: str
+    input_price: Q("USD/Mtok", "USD/token", ge=0.0)
+    output_price: Q("USD/Mtok", "USD/token", ge=0.0)
+    proxy_model: str
+
+
+class GpuServing(Strict):
+    """How a fleet of GPUs serves: hardware, precision and latency target."""
+
+    gpu: str
+    precision: Literal["bf16", "fp8", "fp4"]
+    max_tpot_ms: Q("ms", "s", gt=0.0) | None = None
+    gpus_per_replica: int | None = Field(default=None, ge=1)
+    pue: Q("", ge=1.0)
+
+
+class FrontierApi(Strict):
+    frontier_tier: ApiTier
+    open_tier: ApiTier
+    price_change: Rate
+    price_year: int
+    offshore: GpuServing
+    offshore_grid_co2_intensity: Q("g/kWh", "kg/J", ge=0.0)
+
+
+class HostedOpenWeight(GpuServing):
+    frontier_tier: ServedTier
+    open_tier: ServedTier
+    location: Literal["domestic", "offshore"]
+    rental_price: Q("USD/GPU/h", "USD/GPU/s", ge=0.0)
+    rental_price_change: Rate
+    price_year: int
+
+
+class DomesticBuildout(GpuServing):
+    frontier_tier: ServedTier
+    open_tier: ServedTier
+    gpu_roadmap: dict[int, str] = Field(default_factory=dict)
+    server_capex: Q("USD/GPU", ge=0.0)
+    facility_capex: Q("MUSD/MW", "USD/W", ge=0.0)
+    grid_connection_capex: Q("MUSD/MW", "USD/W", ge=0.0)
+    server_lifetime: Q("yr", gt=0.0)
+    facility_lifetime: Q("yr", gt=0.0)
+    grid_lifetime: Q("yr", gt=0.0)
+    server_om: Q("1/yr", ge=0.0)
+    facility_om: Q("1/yr", ge=0.0)
+    discount_rate: Q("1/yr", ge=0.0)
+    build_lead_time: Q("yr", ge=0.0)
+    grid_connection_lead_time: Q("yr", ge=0.0)
+    bridge: Literal["frontier-api", "hosted-open-weight"]
+
+
+class Options(Strict):
+    frontier_api: FrontierApi = Field(alias="frontier-api")
+    hosted_open_weight: HostedOpenWeight = Field(alias="hosted-open-weight")
+    domestic_buildout: DomesticBuildout = Field(alias="domestic-buildout")
+
+
+class Finance(Strict):
+    discount_rate: Q("1/yr", ge=0.0)
+
+
+class Case(Strict):
+    """One fully specified scenario: what the model runs on."""
+
+    schema_version: Literal[1] = 1
+    name: str
+    title: str | None = None
+    description: str | None = None
+    worldview: Literal["realist", "maximalist"] = "realist"
+    horizon: Horizon
+    regions: dict[str, Region] = Field(min_length=1)
+    use_cases: dict[str, UseCase] = Field(min_length=1)
+    fleet: Fleet
+    options: Options
+    finance: Finance
+
+
+# --- reading YAML with line numbers ----------------------------------------------------------
+
+def _plain(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
+    """Turn a composed YAML node into Python values, recording the line of every key."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result = {}
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag != \
+                "tag:yaml.org,2002:str" else key_node.value
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            result[key] = _plain(value_node, path + (key,), lines)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, path + (i,), lines) for i, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def read_yaml(path: Path) -> tuple[dict, dict[tuple, int]]:
+    """Parse a YAML file into a dict and a map from key path to line number."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(path), None, f"a file that cannot be read ({exc.strerror})",
+                         "a readable scenario file") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise InputError(where, None, f"invalid YAML ({getattr(exc, 'problem', exc)})",
+                         "a YAML mapping") from None
+    lines: dict[tuple, int] = {}
+    data = _plain(node, (), lines) if node is not None else None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}:1", None, "a document that is not a mapping of keys",
+                         "a YAML mapping with horizon, regions, use_cases and options")
+    return data, lines
+
+
+# --- filling what a scenario leaves out ------------------------------------------------------
+
+# scenario path -> (table, id, parameter) in the assumption library
+OPTION_DEFAULTS: dict[tuple[str, ...], tuple[str, str, str]] = {
+    ("fleet", "target_utilisation"): ("defaults", "fleet", "target_utilisation"),
+    ("fleet", "redundancy"): ("defaults", "fleet", "redundancy"),
+    ("fleet", "usable_hbm_fraction"): ("defaults", "fleet", "usable_hbm_fraction"),
+    ("fleet", "server_overhead"): ("defaults", "server", "overhead_factor"),
+    ("fleet", "idle_power_fraction"): ("defaults", "server", "idle_power_fraction"),
+    ("finance", "discount_rate"): ("defaults", "finance", "discount_rate_public"),
+    ("options", "frontier-api", "price_change"): ("defaults", "trend", "frontier_api_price_change"),
+    ("options", "frontier-api", "offshore", "pue"): ("defaults", "offshore", "pue"),
+    ("options", "frontier-api", "offshore_grid_co2_intensity"):
+        ("defaults", "offshore", "grid_co2_intensity"),
+    ("options", "hosted-open-weight", "pue"): ("defaults", "facility", "pue_colocation"),
+    ("options", "hosted-open-weight", "rental_price_change"):
+        ("defaults", "trend", "gpu_rental_price_change"),
+    ("options", "domestic-buildout", "pue"): ("defaults", "facility", "pue_hyperscale"),
+    ("options", "domestic-buildout", "facility_capex"): ("defaults", "facility", "capex_per_mw_it"),
+    ("options", "domestic-buildout", "grid_connection_capex"):
+        ("defaults", "grid", "connection_capex_per_mw"),
+    ("options", "domestic-buildout", "server_lifetime"): ("defaults", "server", "lifetime"),
+    ("options", "domestic-buildout", "facility_lifetime"): ("defaults", "facility", "lifetime"),
+    ("options", "domestic-buildout", "grid_lifetime"): ("defaults", "grid", "lifetime"),
+    ("options", "domestic-buildout", "server_om"): ("defaults", "server", "om_fraction"),
+    ("options", "domestic-buildout", "facility_om"): ("defaults", "facility", "om_fraction"),
+    ("options", "domestic-buildout", "discount_rate"): ("defaults", "finance", "discount_rate_public"),
+    ("options", "domestic-buildout", "build_lead_time"): ("defaults", "facility", "build_lead_time"),
+    ("options", "domestic-buildout", "grid_connection_lead_time"):
+        ("defaults", "grid", "connection_lead_time"),
+}
+REGION_FIELDS = ("name", "population", "workforce", "electricity_consumption", "peak_demand",
+                 "electricity_price", "grid_co2_intensity")
+USE_CASE_FIELDS = {  # scenario field -> use_cases.csv parameter ({w}: the worldview)
+    "user_base": "user_base", "user_share": "user_share",
+    "requests_per_user_per_day": "requests_per_user_per_day",
+    "input_tokens": "input_tokens_per_request", "output_tokens": "output_tokens_per_request",
+    "reasoning_tokens": "reasoning_tokens_per_request", "token_growth": "token_growth_{w}",
+    "frontier_share": "frontier_share_{w}", "peak_to_average": "peak_to_average",
+}
+
+
+def _get(data: dict, path: tuple) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _set_default(data: dict, path: tuple, row: Row | None, used: dict[tuple, Row]) -> None:
+    """Put an assumption's value at `path` unless the scenario gives one."""
+    if row is None:
+        return
+    parent = data
+    for key in path[:-1]:
+        if not isinstance(parent.get(key, {}), dict):
+            return
+        parent = parent.setdefault(key, {})
+    if path[-1] not in parent:
+        parent[path[-1]] = row.value if isinstance(row.value, str) else row.text
+        used[path] = row
+
+
+def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
+    """Complete a raw scenario (in place) from the assumption library; return what was used."""
+    used: dict[tuple, Row] = {}
+    worldview = data.get("worldview", "realist")
+    for path, (table, row_id, parameter) in OPTION_DEFAULTS.items():
+        _set_default(data, path, catalog.get(table, row_id, parameter), used)
+    for code, region in (data.get("regions") or {}).items():
+        if isinstance(region, dict):
+            for name in REGION_FIELDS:
+                _set_default(data, ("regions", code, name), catalog.get("countries", code, name), used)
+            _set_default(data, ("regions", code, "working_days_per_year"),
+                         catalog.get("defaults", "demand", "working_days_per_year"), used)
+    for uc_id, use_case in (data.get("use_cases") or {}).items():
+        if not isinstance(use_case, dict):
+            continue
+        archetype = use_case.get("archetype", uc_id)
+        for name, parameter in USE_CASE_FIELDS.items():
+            if name in ("user_base", "user_share") and "users" in use_case:
+                continue
+            _set_default(data, ("use_cases", uc_id, name),
+                         catalog.get("use_cases", archetype, parameter.format(w=worldview)), used)
+        if "adoption" not in use_case and catalog.get("use_cases", archetype, "adoption_midpoint_year"):
+            for name, parameter in (("midpoint_year", "adoption_midpoint_year"),
+                                    ("steepness", "adoption_steepness")):
+                _set_default(data, ("use_cases", uc_id, "adoption", name),
+                             catalog.get("use_cases", archetype, parameter.format(w=worldview)),
+                             used)
+    options = data.get("options") or {}
+    gpu = _get(options, ("hosted-open-weight", "gpu"))
+    if isinstance(gpu, str):
+        _set_default(data, ("options", "hosted-open-weight", "rental_price"),
+                     catalog.get("gpus", gpu, "rental_price"), used)
+    gpu = _get(options, ("domestic-buildout", "gpu"))
+    if isinstance(gpu, str):
+        _set_default(data, ("options", "domestic-buildout", "server_capex"),
+                     catalog.get("gpus", gpu, "server_cost"), used)
+    for tier in ("frontier_tier", "open_tier"):
+        product = _get(options, ("frontier-api", tier, "product"))
+        if isinstance(product, str):
+            for name in ("input_price", "output_price"):
+                _set_default(data, ("options", "frontier-api", tier, name),
+                             catalog.get("api_products", product, name), used)
+    for option, row in (("frontier-api", catalog.get("api_products", str(_get(
+            options, ("frontier-api", "frontier_tier", "product"))), "price_date")),
+                        ("hosted-open-weight", catalog.get("gpus", str(_get(
+                            options, ("hosted-open-weight", "gpu"))), "rental_price"))):
+        if row is not None and isinstance(options.get(option), dict) \
+                and "price_year" not in options[option]:
+            date = row.value if option == "frontier-api" else row.source_date
+            options[option]["price_year"] = int(str(date)[:4])
+            used[("options", option, "price_year")] = row
+    return used
+
+
+# --- the loaded scenario ---------------------------------------------------------------------
+
+@dataclass
+class Scenario:
+    """A scenario file, validated: one `Case` per variant, with provenance."""
+
+    name: str
+    source: str
+    cases: dict[str, Case]
+    assumptions_used: dict[str, dict[tuple, Row]] = field(default_factory=dict)
+    catalog: Catalog = field(default_factory=default_catalog, repr=False)
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _expected_for(model: type[BaseModel], loc: tuple) -> tuple[list[str], str | None]:
+    """The keys allowed where `loc` points, and the field's documented unit."""
+    current: Any = model
+    for key in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            fields = {f.alias or n: f for n, f in current.model_fields.items()}
+            if key not in fields:
+                return sorted(fields), None
+            info = fields[key]
+            current = info.annotation
+            unit = next((m for m in info.metadata if isinstance(m, UnitSpec)), None)
+            args = getattr(current, "__args__", ())
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            if models:
+                current = models[0]
+            elif args and str(getattr(current, "__origin__", "")) == "<class 'dict'>":
+                current = args[1]
+            if unit is not None and key == loc[-1]:
+                return [], unit.display
+        elif getattr(current, "__origin__", None) is dict:
+            current = current.__args__[1]
+        else:
+            return [], None
+    return [], None
+
+
+def _line_for(lines: dict[tuple, int], *paths: tuple) -> int | None:
+    for path in paths:
+        probe = tuple(path)
+        while probe:
+            if probe in lines:
+                return lines[probe]
+            probe = probe[:-1]
+    return None
+
+
+def _format_error(error: dict, source: str, lines: dict[tuple, int], variant_prefix: tuple,
+                  used: dict[tuple, Row]) -> InputError:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p in (
+        "function-after", "dict[int,constrained-float]"))))
+    loc = tuple(p for p in loc if p not in ("LogisticAdoption",))
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if loc in used:
+        row = used[loc]
+        where = f"{row.file}:{row.line}"
+    else:
+        line = _line_for(lines, variant_prefix + loc, loc) if variant_prefix else _line_for(lines, loc)
+        where = f"{source}:{line}" if line else source
+    kind, message, found = error["type"], error["msg"], error.get("input")
+    if kind == "extra_forbidden":
+        allowed, _ = _expected_for(Case, loc[:-1] + ("\0",))
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        return InputError(where, key, f"an unknown key {loc[-1]!r}",
+                          "one of " + ", ".join(allowed) if allowed else "no such key",
+                          f"did you mean {close[0]!r}?" if close else None)
+    if kind == "missing":
+        return InputError(where, key, "nothing (the key is missing and the assumption library "
+                          "has no default for it)", "a value")
+    if kind == "value_error":
+        text = message.removeprefix("Value error, ")
+        found_text, _, expected = text.partition("; expected ")
+        return InputError(where, key, found_text.removeprefix("found "), expected or None)
+    _, unit = _expected_for(Case, loc)
+    unit_text = f" {unit}" if unit else ""
+    return InputError(where, key, repr(found) if not isinstance(found, dict) else "a mapping",
+                      message.replace("Input should be", "a value").replace(
+                          "greater than or equal to", ">=").replace("less than or equal to", "<=")
+                      .replace("greater than", ">").replace("less than", "<") + unit_text)
+
+
+def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Catalog,
+                  variant_prefix: tuple = ()) -> tuple[Case, dict[tuple, Row]]:
+    """Fill a raw case from the library and validate it; errors are located in `source`."""
+    data = copy.deepcopy(data)
+    used = fill_defaults(data, catalog)
+    try:
+        case = Case.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = _format_error(errors[0], source, lines, variant_prefix, used)
+        if len(errors) > 1:
+            first.args = (f"{first.args[0]} (and {len(errors) - 1} more problem"
+                          f"{'s' if len(errors) > 2 else ''})",)
+        raise first from None
+    check_identifiers(case, source, lines, catalog, variant_prefix)
+    return case, used
+
+
+def check_identifiers(case: Case, source: str, lines: dict[tuple, int], catalog: Catalog,
+                      variant_prefix: tuple = ()) -> None:
+    """Refuse GPU, model and product ids the assumption library does not know."""
+    options = case.options
+    checks: list[tuple[tuple, str, str]] = [
+        (("options", "frontier-api", "frontier_tier", "product"), options.frontier_api.frontier_tier.product, "api_products"),
+        (("options", "frontier-api", "open_tier", "product"), options.frontier_api.open_tier.product, "api_products"),
+        (("options", "frontier-api", "frontier_tier", "proxy_model"), options.frontier_api.frontier_tier.proxy_model, "models"),
+        (("options", "frontier-api", "open_tier", "proxy_model"), options.frontier_api.open_tier.proxy_model, "models"),
+        (("options", "frontier-api", "offshore", "gpu"), options.frontier_api.offshore.gpu, "gpus"),
+    ]
+    for option, settings in (("hosted-open-weight", options.hosted_open_weight),
+                             ("domestic-buildout", options.domestic_buildout)):
+        checks += [(("options", option, "gpu"), settings.gpu, "gpus"),
+                   (("options", option, "frontier_tier", "model"), settings.frontier_tier.model, "models"),
+                   (("options", option, "open_tier", "model"), settings.open_tier.model, "models")]
+    for year, gpu in options.domestic_buildout.gpu_roadmap.items():
+        checks.append((("options", "domestic-buildout", "gpu_roadmap", year), gpu, "gpus"))
+    for path, value, table in checks:
+        known = catalog.ids(table)
+        if value not in known:
+            line = _line_for(lines, variant_prefix + path, path)
+            close = difflib.get_close_matches(value, known, n=1)
+            raise InputError(f"{source}:{line}" if line else source, ".".join(map(str, path)),
+                             f"unknown id {value!r}", "one of " + ", ".join(known),
+                             f"did you mean {close[0]!r}?" if close else None)
+    for code in case.regions:
+        for name, use_case in case.use_cases.items():
+            if use_case.user_base == "workforce" and case.regions[code].workforce is None:
+                path = ("regions", code, "workforce")
+                line = _line_for(lines, variant_prefix + path, path)
+                raise InputError(f"{source}:{line}" if line else source, ".".join(path),
+                                 "nothing", f"the workforce (use case {name!r} counts its users "
+                                 "as a share of it)")
+
+
+def preset_names() -> list[str]:
+    """Names of the scenarios shipped in `assumptions/scenarios/`."""
+    return sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
+
+
+def resolve_source(source: str | Path | None) -> Path:
+    """A path, a preset name or None (the default scenario) -> the scenario file."""
+    if source is None:
+        return SCENARIOS_DIR / f"{DEFAULT_SCENARIO}.yaml"
+    path = Path(source)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise InputError(str(path), None, "no such file", "a scenario file or a preset "
+                             "name: " + ", ".join(preset_names()))
+        return path
+    preset = SCENARIOS_DIR / f"{source}.yaml"
+    if not preset.exists():
+        close = difflib.get_close_matches(str(source), preset_names(), n=1)
+        raise InputError(None, "scenario", repr(str(source)), "a scenario file or a preset name: "
+                         + ", ".join(preset_names()), f"did you mean {close[0]!r}?" if close else None)
+    return preset
+
+
+def load_scenario(source: str | Path | None = None, catalog: Catalog | None = None) -> Scenario:
+    """Load a scenario: a YAML path, a preset name, or None for the default scenario."""
+    catalog = catalog or default_catalog()
+    path = resolve_source(source)
+    data, lines = read_yaml(path)
+    variants = data.pop("variants", None) or {}
+    if not isinstance(variants, dict):
+        raise InputError(f"{path}:{lines.get(('variants',), 1)}", "variants", repr(variants),
+                         "a mapping of variant names to overrides")
+    cases: dict[str, Case] = {}
+    used_by_case: dict[str, dict[tuple, Row]] = {}
+    if not variants:
+        case, used = validate_case(data, str(path), lines, catalog)
+        cases[case.name] = case
+        used_by_case[case.name] = used
+    for variant, overrides in variants.items():
+        if not isinstance(overrides, dict):
+            raise InputError(f"{path}:{lines.get(('variants', variant), 1)}", f"variants.{variant}",
+                             repr(overrides), "a mapping of overrides")
+        merged = _deep_merge(data, overrides)
+        merged["name"] = str(variant)
+        case, used = validate_case(merged, str(path), lines, catalog, ("variants", variant))
+        cases[str(variant)] = case
+        used_by_case[str(variant)] = used
+    return Scenario(name=str(data.get("name", path.stem)), source=str(path), cases=cases,
+                    assumptions_used=used_by_case, catalog=catalog)

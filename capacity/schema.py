@@ -1,0 +1,139 @@
+"""The schema of the assumption tables: which parameters each table holds, in which unit.
+
+Written once; drives the loading checks (`catalog`), the docs and the templates. A parameter's
+unit is the canonical unit the model computes in; a row may be written in any unit of the same
+dimension. ``None`` marks a text parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Parameter:
+    unit: str | None          # canonical unit; None for text
+    description: str
+
+
+def _p(unit, description):
+    return Parameter(unit, description)
+
+
+TEXT = None
+
+TABLES: dict[str, dict[str, Parameter]] = {
+    "gpus": {
+        "vendor": _p(TEXT, "manufacturer"),
+        "architecture": _p(TEXT, "GPU architecture (Hopper, Blackwell, CDNA 3...): what "
+                                 "calibrated efficiency factors belong to"),
+        "release_year": _p("", "year of first volume shipments"),
+        "peak_flops_bf16": _p("FLOP/s", "dense peak at BF16 per GPU"),
+        "peak_flops_fp8": _p("FLOP/s", "dense peak at FP8 per GPU"),
+        "peak_flops_fp4": _p("FLOP/s", "dense peak at FP4 per GPU"),
+        "hbm_capacity": _p("byte", "HBM per GPU"),
+        "memory_bandwidth": _p("byte/s", "HBM bandwidth per GPU"),
+        "board_power": _p("W", "maximum board power per GPU"),
+        "scale_up_domain": _p("GPU", "GPUs in one NVLink / Infinity Fabric domain"),
+        "gpus_per_server": _p("GPU", "GPUs per server or compute tray"),
+        "purchase_price": _p("USD/GPU", "price of the GPU alone"),
+        "server_cost": _p("USD/GPU", "all-in server cost per GPU (CPUs, memory, network share)"),
+        "rental_price": _p("USD/GPU/s", "cloud rental price per GPU-hour"),
+    },
+    "models": {
+        "architecture": _p(TEXT, "dense or moe"),
+        "attention": _p(TEXT, "mha, gqa, mla or gqa-sliding"),
+        "total_params": _p("", "all parameters"),
+        "active_params": _p("", "parameters used per token"),
+        "layers": _p("", "transformer layers"),
+        "hidden_size": _p("", "model width"),
+        "attention_heads": _p("", "query heads"),
+        "kv_heads": _p("", "key/value heads"),
+        "head_dim": _p("", "dimension of one attention head"),
+        "kv_lora_rank": _p("", "MLA latent KV dimension"),
+        "qk_rope_head_dim": _p("", "MLA decoupled RoPE key dimension"),
+        "sliding_window": _p("token", "sliding attention window"),
+        "sliding_layer_share": _p("", "share of layers with a sliding window"),
+        "experts": _p("", "routed experts per MoE layer"),
+        "experts_per_token": _p("", "routed experts active per token"),
+        "shared_experts": _p("", "always-active experts per MoE layer"),
+        "native_precision": _p(TEXT, "precision of the released weights"),
+        "context_length": _p("token", "maximum context"),
+        "license": _p(TEXT, "licence of the weights"),
+        "release_date": _p(TEXT, "date of release"),
+        "frontier_lag_months": _p("month", "how far it trailed the frontier at release"),
+    },
+    "api_products": {
+        "provider": _p(TEXT, "company selling the API"),
+        "input_price": _p("USD/token", "price of input tokens"),
+        "output_price": _p("USD/token", "price of output tokens (reasoning included)"),
+        "cached_input_price": _p("USD/token", "price of cached input tokens"),
+        "price_date": _p(TEXT, "date the price was read"),
+        "release_date": _p(TEXT, "release of the model behind the product"),
+        "serves_model": _p(TEXT, "open-weight model a per-token host serves (models id)"),
+    },
+    "efficiency": {
+        "eta_flops_bf16": _p("", "achievable share of dense BF16 peak"),
+        "eta_flops_fp8": _p("", "achievable share of dense FP8 peak"),
+        "eta_flops_fp4": _p("", "achievable share of dense FP4 peak"),
+        "eta_bandwidth": _p("", "achievable share of HBM bandwidth"),
+    },
+    "defaults": {
+        "facility.pue_hyperscale": _p("", "PUE of a liquid-cooled hyperscale AI hall"),
+        "facility.pue_colocation": _p("", "PUE of a colocation facility"),
+        "facility.pue_legacy": _p("", "PUE of the industry's older facilities"),
+        "facility.capex_per_mw_it": _p("USD/W", "shell, power and cooling per MW of IT load"),
+        "facility.om_fraction": _p("1/yr", "yearly O&M as a share of facility capex"),
+        "facility.om_per_mw_it": _p("USD/W/yr", "yearly O&M per MW of IT load"),
+        "facility.lifetime": _p("yr", "economic life of the building and M&E plant"),
+        "facility.build_lead_time": _p("yr", "permitting and construction of a large AI datacenter"),
+        "grid.connection_capex_per_mw": _p("USD/W", "HV connection and substation per MW"),
+        "grid.connection_lead_time": _p("yr", "wait for a grid connection"),
+        "grid.lifetime": _p("yr", "economic life of the connection assets"),
+        "server.overhead_factor": _p("", "server wall power over the sum of GPU board power"),
+        "server.idle_power_fraction": _p("", "server power at idle over its maximum"),
+        "server.lifetime": _p("yr", "useful life of GPU servers"),
+        "server.om_fraction": _p("1/yr", "yearly maintenance as a share of server capex"),
+        "fleet.target_utilisation": _p("", "peak-hour busy share a serving fleet plans for"),
+        "fleet.redundancy": _p("", "spare capacity share"),
+        "fleet.usable_hbm_fraction": _p("", "share of HBM an engine fills with weights and KV"),
+        "finance.discount_rate_public": _p("1/yr", "public (social) real discount rate"),
+        "finance.discount_rate_private": _p("1/yr", "private investors' real cost of capital"),
+        "trend.frontier_api_price_change": _p("1/yr", "yearly change of frontier-tier token prices"),
+        "trend.fixed_capability_price_change": _p("1/yr", "yearly change of price at fixed capability"),
+        "trend.gpu_rental_price_change": _p("1/yr", "yearly change of GPU rental prices"),
+        "trend.gpu_perf_per_watt_gain": _p("1/yr", "yearly gain in performance per watt"),
+        "trend.gpu_perf_per_dollar_gain": _p("1/yr", "yearly gain in performance per dollar"),
+        "demand.working_days_per_year": _p("day/yr", "working days a year"),
+        "demand.peak_to_average": _p("", "working-hours peak over the daily mean load"),
+        "api.cached_input_share": _p("", "share of input tokens billed at the cached price"),
+        "offshore.grid_co2_intensity": _p("kg/J", "CO2 intensity of the grid abroad"),
+        "offshore.pue": _p("", "PUE of the foreign hyperscaler fleet"),
+    },
+    "countries": {
+        "name": _p(TEXT, "country name"),
+        "population": _p("", "residents"),
+        "workforce": _p("", "employed persons or labour force"),
+        "electricity_consumption": _p("J/yr", "national electricity consumption"),
+        "peak_demand": _p("W", "national peak electricity demand"),
+        "electricity_price": _p("USD/J", "industrial electricity price"),
+        "grid_co2_intensity": _p("kg/J", "CO2 intensity of electricity"),
+        "datacenter_electricity_share": _p("", "share of electricity used by data centres"),
+    },
+    "use_cases": {
+        "user_base": _p(TEXT, "population or workforce"),
+        "user_share": _p("", "share of the base who are potential users"),
+        "adoption_2025": _p("", "share of potential users active in 2025"),
+        "adoption_midpoint_year": _p("", "year adoption reaches half of the potential users"),
+        "adoption_steepness": _p("1/yr", "logistic adoption rate"),
+        "requests_per_user_per_day": _p("1/day", "requests per active user per working day"),
+        "input_tokens_per_request": _p("token", "prompt and context tokens per request"),
+        "output_tokens_per_request": _p("token", "visible output tokens per request"),
+        "reasoning_tokens_per_request": _p("token", "hidden reasoning tokens per request"),
+        "frontier_share_realist": _p("", "share needing a frontier model (realist view)"),
+        "frontier_share_maximalist": _p("", "share needing a frontier model (maximalist view)"),
+        "token_growth_realist": _p("1/yr", "yearly growth of tokens per request (realist)"),
+        "token_growth_maximalist": _p("1/yr", "yearly growth of tokens per request (maximalist)"),
+        "peak_to_average": _p("", "working-hours peak over the daily mean"),
+    },
+}

@@ -1,0 +1,45 @@
+"""Demand: from users, adoption and intensity to tokens per year and token rates.
+
+Every function is elementwise over rows (scenario x region x year x use case); units in brackets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..units import SECONDS_PER_DAY, SECONDS_PER_YEAR
+
+
+def logistic_adoption(year, saturation, midpoint_year, steepness_per_year):
+    """Share of potential users active in `year` [1]: ``s / (1 + exp(-k (year - t0)))``."""
+    return saturation / (1.0 + np.exp(-steepness_per_year * (year - midpoint_year)))
+
+
+def active_users(user_base, user_share, adoption):
+    """Active users [1] = base population or workforce x potential-user share x adoption."""
+    return user_base * user_share * adoption
+
+
+def tokens_per_request(base_tokens, growth_per_year, years_since_start):
+    """Tokens per request in a year [token]: ``base * (1 + g) ** (year - first year)``."""
+    return base_tokens * (1.0 + growth_per_year) ** years_since_start
+
+
+def requests_per_year(users, requests_per_user_per_day, working_days_per_year):
+    """Requests per year [1/yr] = users x requests per working day x working days per year."""
+    return users * requests_per_user_per_day * working_days_per_year
+
+
+def average_rate(tokens_per_year):
+    """Mean token rate over the whole year [token/s]."""
+    return tokens_per_year / SECONDS_PER_YEAR
+
+
+def peak_rate(tokens_per_year, working_days_per_year, peak_to_average):
+    """Peak token rate [token/s]: the mean rate of a working day times its peak-to-average ratio.
+
+    Demand is carried on working days, so a working day's mean rate is
+    ``tokens_per_year / working_days / 86400 s``; the busiest hour runs `peak_to_average` times
+    that.
+    """
+    return tokens_per_year / working_days_per_year / SECONDS_PER_DAY * peak_to_average
