@@ -19,27 +19,28 @@ import numpy as np
 import pandas as pd
 
 from .catalog import ASSUMPTIONS_DIR, Catalog, default_catalog
-from .lookup import EFFICIENCY_COLUMNS, Tables, build_tables, with_efficiency, attention_dims, prefill_attention_dims, kv_values_per_token_per_layer, precision_bytes
+from .lookup import weight_bytes, EFFICIENCY_COLUMNS, Tables, build_tables, with_efficiency, attention_dims, prefill_attention_dims, kv_values_per_token_per_layer, precision_bytes
 from .stages.throughput import Throughput, serving_throughput
 
 CALIBRATION_FILE = ASSUMPTIONS_DIR / "calibration.csv"
 EFFICIENCY_FILE = ASSUMPTIONS_DIR / "efficiency.csv"
 ETA_GRID = np.round(np.arange(0.05, 1.0001, 0.01), 2)
+OVERHEAD_GRID = np.round(np.arange(0.0, 400e-6 + 1e-12, 5e-6), 9)  # seconds per layer per step
 
 
 def read_measurements(path: Path = CALIBRATION_FILE) -> pd.DataFrame:
     """Measurements with the conditions the model needs (rows lacking one are marked unusable)."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     for column in ("gpus", "gpus_per_replica", "input_tokens", "output_tokens", "max_tpot_ms",
-                   "measured_output_tokens_per_s_per_gpu"):
+                   "max_batch_size", "max_tokens_per_step", "measured_output_tokens_per_s_per_gpu"):
         frame[column] = pd.to_numeric(frame[column].replace("", np.nan))
-    frame["usable"] = frame[["input_tokens", "output_tokens",
-                             "measured_output_tokens_per_s_per_gpu"]].notna().all(axis=1)
+    complete = frame[["input_tokens", "output_tokens",
+                      "measured_output_tokens_per_s_per_gpu"]].notna().all(axis=1)
+    frame["usable"] = complete & (frame["scope"] == "calibration")
     return frame
 
 
-def predict(measurements: pd.DataFrame, tables: Tables, usable_hbm_fraction: float,
-            max_batch_size: float = np.inf) -> Throughput:
+def predict(measurements: pd.DataFrame, tables: Tables, usable_hbm_fraction: float) -> Throughput:
     """The model's throughput under each measurement's conditions (one vectorised call)."""
     m = measurements
     models, gpus, precision = m["model"].to_numpy(), m["gpu"].to_numpy(), m["precision"].to_numpy()
@@ -54,11 +55,13 @@ def predict(measurements: pd.DataFrame, tables: Tables, usable_hbm_fraction: flo
         attention_dims=attention_dims(tables, models),
         prefill_attention_dims=prefill_attention_dims(tables, models),
         kv_values_per_token_per_layer=kv_values_per_token_per_layer(tables, models),
-        weight_bytes_per_param=precision_bytes(precision), kv_bytes=precision_bytes(kv),
+        weight_bytes_per_param=weight_bytes(tables, models, precision), kv_bytes=precision_bytes(kv),
         peak_flops=tables.peak_flops(gpus, precision),
         memory_bandwidth=tables.gpu(gpus, "memory_bandwidth"),
         hbm_capacity=tables.gpu(gpus, "hbm_capacity"), scale_up_domain=domain,
         eta_flops=tables.eta_flops(gpus, precision), eta_bw=tables.gpu(gpus, "eta_bandwidth"),
+        eta_moe=tables.gpu(gpus, "eta_moe"),
+        layer_overhead_s=tables.gpu(gpus, "layer_overhead"),
         usable_hbm_fraction=usable_hbm_fraction,
         max_tpot_s=np.nan_to_num(m["max_tpot_ms"].to_numpy(float) / 1e3, nan=np.inf),
         gpus_per_replica=m["gpus_per_replica"].to_numpy(float),
@@ -66,7 +69,8 @@ def predict(measurements: pd.DataFrame, tables: Tables, usable_hbm_fraction: flo
         sliding_layer_share=np.nan_to_num(tables.model(models, "sliding_layer_share")),
         experts=np.nan_to_num(tables.model(models, "experts")),
         experts_per_token=np.nan_to_num(tables.model(models, "experts_per_token")),
-        max_batch_size=max_batch_size,
+        max_batch_size=m["max_batch_size"].to_numpy(float),
+        max_tokens_per_step=m["max_tokens_per_step"].to_numpy(float),
     )
 
 
@@ -85,20 +89,32 @@ def _with_factors(tables: Tables, factors: pd.DataFrame) -> Tables:
     return Tables(gpus=with_efficiency(tables.gpus, factors), models=tables.models)
 
 
+TOLERANCE = math.log(1.2)
+"""Errors beyond +-20 % are penalised heavily, so the fit keeps every point near its
+measurement rather than most points very near and a few far."""
+
+
+def _loss(log_errors: np.ndarray) -> float:
+    """Mean squared log error plus a steep penalty on errors outside the tolerance."""
+    excess = np.maximum(np.abs(log_errors) - TOLERANCE, 0.0)
+    return float(np.mean(log_errors ** 2) + 20.0 * np.mean(excess ** 2))
+
+
 def fitting_groups(measurements: pd.DataFrame, tables: Tables) -> dict[str, list[int]]:
     """Which measurements inform which factors.
 
-    "all": every measurement (the fallback for hardware never measured); each architecture: its
-    GPUs' measurements; each GPU measured on at least two different models: its own. A GPU
-    measured on a single model borrows its architecture's factors, so no factor is a copy of one
-    model-GPU answer.
+    "all": every measurement (the fallback for hardware never measured); an architecture gets
+    factors of its own when its measurements span at least two (model, GPU) pairs, and a GPU
+    when its own span at least two models; so no factor is fitted to the answers of one
+    model on one GPU.
     """
-    arch = tables.gpu_text(measurements["gpu"], "architecture")
-    groups: dict[str, list[int]] = {"all": list(range(len(measurements)))}
-    for a in sorted(set(arch)):
-        groups[a] = [i for i in range(len(measurements)) if arch[i] == a]
+    arch = pd.Series(tables.gpu_text(measurements["gpu"], "architecture"), index=measurements.index)
+    groups: dict[str, list[int]] = {"all": list(measurements.index)}
+    for a, frame in measurements.groupby(arch):
+        if len(frame[["model", "gpu"]].drop_duplicates()) >= 2:
+            groups[str(a)] = list(frame.index)
     for gpu, frame in measurements.groupby("gpu"):
-        if frame["model"].nunique() >= 2:
+        if frame["model"].nunique() >= 2 and len(frame) < len(groups.get(arch[frame.index[0]], [])):
             groups[str(gpu)] = list(frame.index)
     return groups
 
@@ -114,8 +130,6 @@ def fit(catalog: Catalog | None = None, path: Path = CALIBRATION_FILE, sweeps: i
     catalog = catalog or default_catalog()
     tables = build_tables(catalog)
     usable_hbm = float(catalog.get("defaults", "fleet", "usable_hbm_fraction").value)
-    import os
-    max_batch = float(os.environ.get("MAXB", "inf"))
     measured = read_measurements(path)
     fit_rows = measured[measured["usable"]].reset_index(drop=True)
     groups = fitting_groups(fit_rows, tables)
@@ -130,34 +144,40 @@ def fit(catalog: Catalog | None = None, path: Path = CALIBRATION_FILE, sweeps: i
         for group, members in groups.items():
             rows = fit_rows.loc[members].reset_index(drop=True)
             precisions = set(rows["precision"])
-            informed = [c for c in COLUMNS if c == "eta_bandwidth" or c.removeprefix("eta_flops_") in precisions]
+            moe = bool((tables.model(rows["model"], "experts") > 0).any())
+            informed = [c for c in COLUMNS if c in ("eta_bandwidth", "layer_overhead")
+                        or (c == "eta_moe" and moe) or c.removeprefix("eta_flops_") in precisions]
             start = factors.loc["all"] if group != "all" else pd.Series(0.5, index=COLUMNS)
             factors.loc[group, informed] = start[informed].fillna(0.5)
+            if group == "all":
+                factors.loc[group, ["eta_moe", "layer_overhead"]] = [1.0, 0.0]
 
             def loss(candidate: pd.DataFrame) -> float:
-                modelled = predict(rows, _with_factors(tables, candidate), usable_hbm, max_batch).output_tokens_per_s_per_gpu
-                return float(np.mean((np.log(np.maximum(np.nan_to_num(modelled), 1e-9))
-                                      - target[members]) ** 2))
+                modelled = predict(rows, _with_factors(tables, candidate), usable_hbm).output_tokens_per_s_per_gpu
+                errors = np.log(np.maximum(np.nan_to_num(modelled), 1e-9)) - target[members]
+                return _loss(errors)
 
             best = loss(factors)
             for _ in range(sweeps):
                 for column in informed:
                     trials = []
-                    for value in ETA_GRID:
+                    grid = OVERHEAD_GRID if column == "layer_overhead" else ETA_GRID
+                    for value in grid:
                         candidate = factors.copy()
                         candidate.loc[group, column] = value
                         trials.append(loss(candidate))
                     i = int(np.argmin(trials))
                     if trials[i] <= best:
-                        best, factors.loc[group, column] = trials[i], ETA_GRID[i]
+                        best, factors.loc[group, column] = trials[i], grid[i]
     result = _with_factors(tables, factors)
+    complete = measured["input_tokens"].notna()
     prediction = predict(measured.assign(input_tokens=measured["input_tokens"].fillna(1.0)),
-                         result, usable_hbm, max_batch)
-    modelled = np.where(measured["usable"], prediction.output_tokens_per_s_per_gpu, np.nan)
+                         result, usable_hbm)
+    modelled = np.where(complete, prediction.output_tokens_per_s_per_gpu, np.nan)
     out = measured.copy()
     out["modelled_output_tokens_per_s_per_gpu"] = np.round(modelled, 1)
     out["error_pct"] = np.round(100 * (modelled / out["measured_output_tokens_per_s_per_gpu"] - 1), 1)
-    out["bound"] = np.where(measured["usable"], prediction.bound, "")
+    out["bound"] = np.where(complete, prediction.bound, "")
     errors = np.log(modelled[measured["usable"]] / measured.loc[measured["usable"],
                     "measured_output_tokens_per_s_per_gpu"].to_numpy(float))
     return Fit(factors=factors, measurements=out, rms_log_error=float(np.sqrt(np.mean(errors ** 2))),
@@ -168,25 +188,32 @@ def write(result: Fit, calibration_path: Path = CALIBRATION_FILE,
           efficiency_path: Path = EFFICIENCY_FILE, date: str = "2026-11-30") -> None:
     """Write the fitted factors to efficiency.csv and the model's errors into calibration.csv."""
     measurements = result.measurements
-    n = int(measurements["error_pct"].notna().sum())
     rows = []
-    for arch, factors in result.factors.iterrows():
+    for group, factors in result.factors.iterrows():
+        members = result.groups.get(group, [])
+        scope = ("every GPU with no factor of its own" if group == "all" else
+                 f"GPUs of architecture {group} without a factor of their own"
+                 if group not in set(measurements["gpu"]) else f"the {group}")
         for column, value in factors.items():
             if np.isnan(value):
                 continue
+            overhead = column == "layer_overhead"
             rows.append({
-                "id": arch, "parameter": column, "value": f"{value:.2f}", "unit": "",
-                "low": "", "high": "",
-                "source": "capacity calibrate: least-squares fit to the published measurements "
-                          "in assumptions/calibration.csv",
+                "id": group, "parameter": column,
+                "value": f"{value * 1e6:g}" if overhead else f"{value:.2f}",
+                "unit": "us" if overhead else "", "low": "", "high": "",
+                "source": "capacity calibrate: fit to published throughput measurements "
+                          "(MLPerf Inference v4.1-v5.1 datacenter results; NVIDIA TensorRT-LLM "
+                          "performance overview), assumptions/calibration.csv",
                 "url": "assumptions/calibration.csv", "source_date": date,
-                "notes": f"fitted on {n} measurements (MLPerf Inference v4.1-v5.1, TensorRT-LLM "
-                         f"performance tables); shared by every GPU of architecture {arch} and "
-                         f"every model; RMS log error of the fit {result.rms_log_error:.3f}",
+                "notes": f"fitted on {len(members)} measurements ({', '.join(members)}); applies to "
+                         f"{scope}, for every model; RMS log error over all calibration "
+                         f"measurements {result.rms_log_error:.3f}",
             })
     with efficiency_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=["id", "parameter", "value", "unit", "low", "high",
-                                                    "source", "url", "source_date", "notes"])
+                                                    "source", "url", "source_date", "notes"],
+                                lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     original = pd.read_csv(calibration_path, dtype=str, keep_default_na=False)

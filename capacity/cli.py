@@ -162,7 +162,10 @@ def calibrate(write: bool) -> None:
     from . import calibrate as calibration
 
     result = calibration.fit()
-    click.echo(result.factors.to_string(float_format=lambda v: f"{v:.2f}"))
+    factors = result.factors.copy()
+    factors["layer_overhead"] = factors["layer_overhead"] * 1e6
+    click.echo(factors.rename(columns={"layer_overhead": "layer_overhead_us"}).to_string(
+        float_format=lambda v: f"{v:.2f}"))
     shown = result.measurements[["id", "measured_output_tokens_per_s_per_gpu",
                                  "modelled_output_tokens_per_s_per_gpu", "error_pct", "bound"]]
     click.echo(shown.to_string(index=False))

@@ -9,7 +9,7 @@ import numpy as np
 
 from .catalog import Catalog, default_catalog
 from .errors import InputError
-from .lookup import attention_dims, prefill_attention_dims, kv_values_per_token_per_layer, precision_bytes, tables_for
+from .lookup import weight_bytes, attention_dims, prefill_attention_dims, kv_values_per_token_per_layer, precision_bytes, tables_for
 from .stages.throughput import serving_throughput
 
 
@@ -74,13 +74,15 @@ def throughput(model: str, gpu: str, precision: str | None = None, input_tokens:
         attention_dims=attention_dims(tables, models),
         prefill_attention_dims=prefill_attention_dims(tables, models),
         kv_values_per_token_per_layer=kv_values_per_token_per_layer(tables, models),
-        weight_bytes_per_param=precision_bytes(precision),
+        weight_bytes_per_param=weight_bytes(tables, models, precision),
         kv_bytes=precision_bytes("bf16" if precision == "bf16" else "fp8"),
         peak_flops=tables.peak_flops(gpus, [precision]),
         memory_bandwidth=tables.gpu(gpus, "memory_bandwidth"),
         hbm_capacity=tables.gpu(gpus, "hbm_capacity"),
         scale_up_domain=tables.gpu(gpus, "scale_up_domain"),
         eta_flops=tables.eta_flops(gpus, [precision]), eta_bw=tables.gpu(gpus, "eta_bandwidth"),
+        eta_moe=tables.gpu(gpus, "eta_moe"),
+        layer_overhead_s=tables.gpu(gpus, "layer_overhead"),
         usable_hbm_fraction=usable,
         max_tpot_s=np.inf if max_tpot_ms is None else max_tpot_ms / 1e3,
         gpus_per_replica=np.nan if gpus_per_replica is None else float(gpus_per_replica),

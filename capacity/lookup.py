@@ -65,6 +65,19 @@ def precision_bytes(precisions) -> np.ndarray:
     return np.vectorize(BYTES_PER_VALUE.get, otypes=[float])(np.asarray(precisions))
 
 
+NATIVE_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "mxfp4": 0.5, "fp4": 0.5, "nvfp4": 0.5}
+
+
+def weight_bytes(tables: Tables, model_ids, precisions) -> np.ndarray:
+    """Bytes per weight served: the serving precision, but never more than the released weights
+    (a model published in MXFP4 is not up-cast to serve at FP8)."""
+    native = pd.Series(tables.models["native_precision"].fillna("").astype(str).str.lower()
+                       .map(NATIVE_BYTES))
+    released = native.reindex(np.asarray(model_ids).ravel()).to_numpy(dtype=float).reshape(
+        np.shape(model_ids))
+    return np.fmin(precision_bytes(precisions), released)
+
+
 def kv_values_per_token_per_layer(tables: Tables, model_ids) -> np.ndarray:
     """KV values cached per token per layer: MLA latent + RoPE key, else 2 x kv heads x head dim."""
     lora = tables.model(model_ids, "kv_lora_rank")
@@ -82,7 +95,8 @@ def attention_dims(tables: Tables, model_ids) -> np.ndarray:
                     2.0 * lora + np.nan_to_num(rope))
 
 
-EFFICIENCY_COLUMNS = ["eta_flops_bf16", "eta_flops_fp8", "eta_flops_fp4", "eta_bandwidth"]
+EFFICIENCY_COLUMNS = ["eta_flops_bf16", "eta_flops_fp8", "eta_flops_fp4", "eta_bandwidth", "eta_moe",
+                      "layer_overhead"]
 
 
 def with_efficiency(gpus: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
@@ -98,6 +112,11 @@ def with_efficiency(gpus: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
         overall = float(values.get("all", np.nan))
         gpus[column] = np.where(np.isnan(own), np.where(np.isnan(by_architecture), overall,
                                                         by_architecture), own)
+    # BF16 serving is not in any published measurement used here: it takes the FP8 factor
+    gpus["eta_flops_bf16"] = gpus["eta_flops_bf16"].fillna(gpus["eta_flops_fp8"])
+    # no calibrated penalty on expert kernels means none
+    gpus["eta_moe"] = gpus["eta_moe"].fillna(1.0)
+    gpus["layer_overhead"] = gpus["layer_overhead"].fillna(0.0)
     return gpus
 
 

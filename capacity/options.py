@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .stages import cost, demand, fleet, power
-from .lookup import Tables, attention_dims, prefill_attention_dims, kv_values_per_token_per_layer, precision_bytes
+from .lookup import weight_bytes, Tables, attention_dims, prefill_attention_dims, kv_values_per_token_per_layer, precision_bytes
 from .stages.throughput import Throughput, fit_to_context, serving_throughput
 from .units import SECONDS_PER_YEAR
 
@@ -35,6 +35,7 @@ ROW_COLUMNS = {
     "input_tokens": "per request in the first year [token]",
     "output_tokens": "per request in the first year, reasoning included [token]",
     "token_growth": "[1/yr]", "frontier_share": "[1]", "peak_to_average": "[1]",
+    "cached_input_share": "share of prompt tokens served from a prefix cache [1]",
     # region
     "electricity_consumption": "[J/yr]", "peak_demand": "[W]", "electricity_price": "[USD/J]",
     "grid_co2_intensity": "[kg/J]",
@@ -44,6 +45,7 @@ ROW_COLUMNS = {
     # frontier-api: prices per tier, and the offshore fleet behind them
     "fa_frontier_input_price": "[USD/token]", "fa_frontier_output_price": "[USD/token]",
     "fa_open_input_price": "[USD/token]", "fa_open_output_price": "[USD/token]",
+    "fa_frontier_cached_price": "[USD/token]", "fa_open_cached_price": "[USD/token]",
     "fa_price_change": "[1/yr]", "fa_price_year": "[yr]",
     "fa_frontier_model": "proxy model id", "fa_open_model": "proxy model id",
     "fa_gpu": "GPU id", "fa_precision": "bf16|fp8|fp4", "fa_max_tpot": "[s], inf for none",
@@ -163,6 +165,7 @@ def workload(rows: pd.DataFrame) -> dict[str, np.ndarray]:
         "peak_output_rate": demand.peak_rate(output_tokens, working_days[:, None],
                                              _f(rows, "peak_to_average")[:, None]),
         "average_output_rate": demand.average_rate(output_tokens),
+        "cached_input_share": _f(rows, "cached_input_share"),
     }
 
 
@@ -186,7 +189,7 @@ def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
         attention_dims=attention_dims(tables, models),
         prefill_attention_dims=prefill_attention_dims(tables, models),
         kv_values_per_token_per_layer=kv_values_per_token_per_layer(tables, models),
-        weight_bytes_per_param=precision_bytes(precision),
+        weight_bytes_per_param=weight_bytes(tables, models, precision),
         kv_bytes=precision_bytes(kv_precision),
         peak_flops=tables.peak_flops(gpus, precision),
         memory_bandwidth=tables.gpu(gpus, "memory_bandwidth"),
@@ -194,6 +197,8 @@ def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
         scale_up_domain=tables.gpu(gpus, "scale_up_domain"),
         eta_flops=tables.eta_flops(gpus, precision),
         eta_bw=tables.gpu(gpus, "eta_bandwidth"),
+        eta_moe=tables.gpu(gpus, "eta_moe"),
+        layer_overhead_s=tables.gpu(gpus, "layer_overhead"),
         usable_hbm_fraction=_f(rows, "usable_hbm_fraction")[:, None],
         max_tpot_s=_f(rows, f"{prefix}_max_tpot")[:, None],
         gpus_per_replica=_f(rows, f"{prefix}_gpus_per_replica")[:, None],
@@ -201,6 +206,7 @@ def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
         sliding_layer_share=np.nan_to_num(tables.model(models, "sliding_layer_share")),
         experts=np.nan_to_num(tables.model(models, "experts")),
         experts_per_token=np.nan_to_num(tables.model(models, "experts_per_token")),
+        cached_input_share=work["cached_input_share"][:, None],
     )
 
 
@@ -310,7 +316,11 @@ def _price_factor(rows, cells, change_column: str, year_column: str) -> np.ndarr
 def frontier_api(rows, tables, cells, work) -> dict[str, np.ndarray]:
     """Buy frontier tokens abroad; report the offshore fleet serving them."""
     factor = _price_factor(rows, cells, "fa_price_change", "fa_price_year")[:, None]
-    input_price = np.stack([_f(rows, "fa_frontier_input_price"), _f(rows, "fa_open_input_price")], 1)
+    cached = work["cached_input_share"][:, None]
+    input_price = ((1.0 - cached) * np.stack([_f(rows, "fa_frontier_input_price"),
+                                              _f(rows, "fa_open_input_price")], 1)
+                   + cached * np.stack([_f(rows, "fa_frontier_cached_price"),
+                                        _f(rows, "fa_open_cached_price")], 1))
     output_price = np.stack([_f(rows, "fa_frontier_output_price"), _f(rows, "fa_open_output_price")], 1)
     spend = cells.sum_series(cost.api_spend(work["input_tokens"], work["output_tokens"],
                                             input_price * factor, output_price * factor))
@@ -335,9 +345,9 @@ def hosted_open_weight(rows, tables, cells, work) -> dict[str, np.ndarray]:
                                * _price_factor(rows, cells, "ho_rental_price_change", "ho_price_year"))
     domestic = cells.series_value(_f(rows, "ho_domestic")) > 0.5
     zero = _zeros(cells)
-    tokens = cells.sum_series(work["input_tokens"] + work["output_tokens"])
+    # rented capacity is not the country's own, wherever it stands: no domestic share
     result = {"capital": zero, "operating": cost.rental_cost(rented["gpus"], price),
-              "domestic_tokens": np.where(domestic, tokens, 0.0), "_throughput": tput,
+              "domestic_tokens": zero, "_throughput": tput,
               "co2_intensity_offshore": cells.series_value(_f(rows, "fa_grid_co2_intensity"))}
     for name in ("gpus", "it_power", "facility_power", "energy"):
         result[name] = np.where(domestic, rented[name], 0.0)

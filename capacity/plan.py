@@ -42,9 +42,12 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "Emissions|CO2": ("co2", "kg/yr", "t CO2/yr"),
     "Emissions|CO2|Offshore": ("co2_offshore", "kg/yr", "t CO2/yr"),
 }
-"""Every variable in `Plan.results`. Domestic variables count what stands on national soil;
-``|Offshore`` variables what stands abroad. `Cost|NPV` is the present value, at the scenario's
-discount rate, of `Cost|Total` from the first year of the horizon to the row's year."""
+"""Every variable in `Plan.results`. GPUs, power, energy, grid shares and emissions count what
+stands on national soil (rented GPUs in a domestic cloud region included); ``|Offshore``
+variables what stands abroad. `Sovereignty|Domestic share` is the share of tokens served by
+capacity the country owns (the domestic buildout's own fleet): rented GPUs and foreign APIs are
+not. `Cost|NPV` is the present value, at the scenario's discount rate, of `Cost|Total` from the
+first year of the horizon to the row's year."""
 
 REQUIRED_VARIABLES = [
     "Demand|Tokens", "Capacity|GPUs", "Power|IT", "Power|Facility", "Energy|Electricity",

@@ -71,7 +71,7 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     out["adoption_midpoint_year"] = [np.nan if a is None else a.midpoint_year for a in logistic]
     out["adoption_steepness"] = [np.nan if a is None else a.steepness for a in logistic]
     for name in ("requests_per_user_per_day", "input_tokens", "token_growth", "frontier_share",
-                 "peak_to_average"):
+                 "peak_to_average", "cached_input_share"):
         out[name] = per_use_case(lambda u, n=name: getattr(u, n)).astype(float)
     out["output_tokens"] = per_use_case(lambda u: u.output_tokens + u.reasoning_tokens).astype(float)
 
@@ -92,6 +92,8 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     out = out.assign(
         fa_frontier_input_price=fa.frontier_tier.input_price, fa_frontier_output_price=fa.frontier_tier.output_price,
         fa_open_input_price=fa.open_tier.input_price, fa_open_output_price=fa.open_tier.output_price,
+        fa_frontier_cached_price=fa.frontier_tier.cached_input_price,
+        fa_open_cached_price=fa.open_tier.cached_input_price,
         fa_price_change=fa.price_change, fa_price_year=float(fa.price_year),
         fa_frontier_model=fa.frontier_tier.proxy_model, fa_open_model=fa.open_tier.proxy_model,
         fa_gpu=fa.offshore.gpu, fa_precision=fa.offshore.precision,

@@ -107,6 +107,7 @@ class UseCase(Strict):
     output_tokens: Q("token", gt=0.0)
     reasoning_tokens: Q("token", ge=0.0) = 0.0
     token_growth: Rate = 0.0
+    cached_input_share: Fraction = 0.0
     frontier_share: Fraction
     peak_to_average: Q("", ge=1.0)
 
@@ -140,6 +141,7 @@ class ApiTier(Strict):
     product: str
     input_price: Q("USD/Mtok", "USD/token", ge=0.0)
     output_price: Q("USD/Mtok", "USD/token", ge=0.0)
+    cached_input_price: Q("USD/Mtok", "USD/token", ge=0.0)
     proxy_model: str
 
 
@@ -340,6 +342,9 @@ def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
                 continue
             _set_default(data, ("use_cases", uc_id, name),
                          catalog.get("use_cases", archetype, parameter.format(w=worldview)), used)
+        _set_default(data, ("use_cases", uc_id, "cached_input_share"),
+                     catalog.get("use_cases", archetype, "cached_input_share")
+                     or catalog.get("defaults", "api", "cached_input_share"), used)
         if "adoption" not in use_case and catalog.get("use_cases", archetype, "adoption_midpoint_year"):
             for name, parameter in (("midpoint_year", "adoption_midpoint_year"),
                                     ("steepness", "adoption_steepness")):
@@ -358,7 +363,7 @@ def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
     for tier in ("frontier_tier", "open_tier"):
         product = _get(options, ("frontier-api", tier, "product"))
         if isinstance(product, str):
-            for name in ("input_price", "output_price"):
+            for name in ("input_price", "output_price", "cached_input_price"):
                 _set_default(data, ("options", "frontier-api", tier, name),
                              catalog.get("api_products", product, name), used)
     for option, row in (("frontier-api", catalog.get("api_products", str(_get(

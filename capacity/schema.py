@@ -77,6 +77,8 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "eta_flops_fp8": _p("", "achievable share of dense FP8 peak"),
         "eta_flops_fp4": _p("", "achievable share of dense FP4 peak"),
         "eta_bandwidth": _p("", "achievable share of HBM bandwidth"),
+        "eta_moe": _p("", "efficiency of routed-expert kernels relative to dense kernels"),
+        "layer_overhead": _p("s", "fixed time per transformer layer per engine step"),
     },
     "defaults": {
         "facility.pue_hyperscale": _p("", "PUE of a liquid-cooled hyperscale AI hall"),

@@ -109,14 +109,33 @@ def test_calibration_spans_gpus_models_and_architectures():
     assert kinds == {"dense", "moe"}
 
 
-def test_efficiency_factors_belong_to_architectures_not_model_gpu_pairs():
+def test_efficiency_factors_are_shared_across_models_not_fitted_per_pair():
     stored = pd.read_csv(calibrate.EFFICIENCY_FILE)
     from capacity.catalog import default_catalog
-    architectures = {str(v.value).lower() for (i, p), v in default_catalog().rows["gpus"].items()
-                     if p == "architecture"}
-    assert set(stored["id"]) <= architectures
-    # far fewer factors than measurements: a model, not a lookup table of answers
-    assert len(stored) <= len(MEASUREMENTS[MEASUREMENTS["usable"]]) / 2
+    from capacity.lookup import build_tables
+    tables = build_tables(default_catalog())
+    usable = MEASUREMENTS[MEASUREMENTS["usable"]].reset_index(drop=True)
+    groups = calibrate.fitting_groups(usable, tables)
+    assert set(stored["id"]) == set(groups)
+    architecture = tables.gpu_text(usable["gpu"], "architecture")
+    for group, members in groups.items():
+        pairs = usable.loc[members, ["model", "gpu"]].drop_duplicates()
+        assert len(pairs) >= 2, group           # never one model on one GPU
+        if group in set(usable["gpu"]):
+            assert pairs["model"].nunique() >= 2, group
+        else:
+            assert group == "all" or set(architecture[members]) == {group}
+    # the factor of a GPU applies to every model on it: one value per (group, parameter)
+    assert not stored.duplicated(["id", "parameter"]).any()
+
+
+def test_validation_measurements_are_reported_with_their_errors():
+    """Rows outside the model's scope are not fitted, but their errors are shown, not hidden."""
+    validation = FIT.measurements[FIT.measurements["scope"] != "calibration"]
+    assert len(validation) >= 1
+    assert validation["scope"].str.startswith("validation: ").all()
+    shown = validation.dropna(subset=["error_pct"])
+    assert len(shown) >= 2 and shown["modelled_output_tokens_per_s_per_gpu"].gt(0).all()
 
 
 def test_stored_errors_in_calibration_csv_match_the_model():

@@ -7,7 +7,8 @@ prompts enter at the rate outputs leave. A step costs the larger of
 the sum over its kernels -- dense linear layers, routed experts, attention -- of each kernel's
 roofline time ``max(bytes / (eta_bw * bandwidth), FLOP / (eta_flops * peak))``: weights and the
 KV cache of ``B`` sequences at their mean context ``I + O/2`` are read once per step; every token
-processed (prefill and decode) costs ``2 * N_active`` FLOP plus attention.
+processed (prefill and decode) costs ``2 * N_active`` FLOP plus attention; each layer adds a
+fixed per-step cost.
 
 The batch ``B`` is the largest that fits the KV cache in the memory left over after the weights,
 and whose step time stays within the time-per-output-token target. Throughput per GPU is
@@ -36,7 +37,8 @@ BYTES_PER_VALUE = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp4": 0.5}
 REPLICA_SIZES = np.array([1, 2, 4, 8, 16, 32, 64, 72], dtype=float)
 """Tensor-parallel group sizes tried when the replica size is left to the model [GPU]."""
 
-BOUNDS = np.array(["compute", "memory-bandwidth", "kv-cache-capacity", "latency", "infeasible"])
+BOUNDS = np.array(["compute", "memory-bandwidth", "kv-cache-capacity", "latency", "infeasible",
+                   "engine-batch-limit"])
 """What limits throughput, in the order of the integer codes `Throughput.bound_code` uses."""
 
 
@@ -97,15 +99,16 @@ def step_times(batch, *, k, input_tokens, output_tokens, total_params, active_pa
                layers, attention_heads, attention_dims, kv_values_per_token_per_layer, kv_bytes,
                sliding_window, sliding_layer_share, experts, experts_per_token,
                peak_flops, memory_bandwidth, eta_flops, eta_bw, prefill_attention_dims=None,
-               cached_input_share=0.0):
+               cached_input_share=0.0, eta_moe=1.0, layer_overhead_s=0.0):
     """Memory-bound and compute-bound time [s] of one mixed-batch step of `batch` sequences.
 
     A step runs three kinds of kernels one after the other, each limited by its own roofline:
     the dense linear layers (read their weights once, ``2 N`` FLOP per token), the routed
     experts (read the experts the step's tokens route to) and attention (read each sequence's
     KV cache; ``4 L H d`` FLOP per token per context token). The step takes the sum of the three
-    ``max(bytes / bandwidth, FLOP / peak)``. Returns ``(t_step, t_memory_share, t_compute_share)``
-    where the last two split `t_step` by which side bound each kernel.
+    ``max(bytes / bandwidth, FLOP / peak)``, plus a fixed cost per layer per step (kernel
+    launches, synchronisation). Returns ``(t_step, t_memory_share, t_compute_share)``, where the
+    last two split `t_step` by which side bound each kernel (the fixed cost counts as memory).
     """
     # prompt tokens found in the prefix cache are not computed again
     prompt_per_output = (1.0 - cached_input_share) * input_tokens / output_tokens
@@ -125,8 +128,9 @@ def step_times(batch, *, k, input_tokens, output_tokens, total_params, active_pa
     dense_memory = dense_params * bytes_per_param / bandwidth
     dense_compute = tokens_per_step * 2.0 * dense_params / flops_rate
     share_read = expert_weight_share_read(tokens_per_step, experts, experts_per_token)
-    expert_memory = expert_params * share_read * bytes_per_param / bandwidth
-    expert_compute = tokens_per_step * 2.0 * active_expert_params / flops_rate
+    # routed experts run as grouped GEMMs behind a token dispatch: `eta_moe` of dense efficiency
+    expert_memory = expert_params * share_read * bytes_per_param / (bandwidth * eta_moe)
+    expert_compute = tokens_per_step * 2.0 * active_expert_params / (flops_rate * eta_moe)
 
     kv_read = batch * kv_cache_bytes_per_sequence(mean_context, layers, kv_values_per_token_per_layer,
                                                   kv_bytes, sliding_window, sliding_layer_share)
@@ -143,9 +147,11 @@ def step_times(batch, *, k, input_tokens, output_tokens, total_params, active_pa
     memory_side = (np.where(dense_memory >= dense_compute, dense_memory, 0.0)
                    + np.where(expert_memory >= expert_compute, expert_memory, 0.0)
                    + np.where(attention_memory >= attention_compute, attention_memory, 0.0))
-    t_step = (np.maximum(dense_memory, dense_compute) + np.maximum(expert_memory, expert_compute)
+    fixed = layers * layer_overhead_s
+    t_step = (fixed + np.maximum(dense_memory, dense_compute)
+              + np.maximum(expert_memory, expert_compute)
               + np.maximum(attention_memory, attention_compute))
-    return t_step, memory_side, t_step - memory_side
+    return t_step, memory_side + fixed, t_step - memory_side - fixed
 
 
 def serving_throughput(*, input_tokens, output_tokens, total_params, active_params, layers,
@@ -154,7 +160,8 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
                        eta_flops, eta_bw, usable_hbm_fraction, max_tpot_s=np.inf,
                        gpus_per_replica=np.nan, sliding_window=np.inf, sliding_layer_share=0.0,
                        experts=0.0, experts_per_token=0.0, max_batch_size=np.inf,
-                       prefill_attention_dims=None, cached_input_share=0.0) -> Throughput:
+                       max_tokens_per_step=np.inf, prefill_attention_dims=None,
+                       cached_input_share=0.0, eta_moe=1.0, layer_overhead_s=0.0) -> Throughput:
     """Output tokens per second per GPU for each row of a workload on a model and a GPU.
 
     Parameters (arrays, broadcast together)
@@ -172,10 +179,13 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
     memory_bandwidth : HBM bandwidth [byte/s/GPU];  hbm_capacity : HBM size [byte/GPU]
     scale_up_domain : largest tensor-parallel group the interconnect allows [GPU]
     eta_flops, eta_bw : achievable fraction of peak FLOP/s and of bandwidth [1] (calibrated)
+    eta_moe : efficiency of routed-expert kernels relative to dense ones [1] (calibrated)
+    layer_overhead_s : fixed time per layer per step [s] (calibrated)
     usable_hbm_fraction : share of HBM the engine may fill with weights and KV cache [1]
     max_tpot_s : time-per-output-token target [s]; ``inf`` for none
     gpus_per_replica : tensor-parallel size [GPU]; NaN lets the model choose the best
     max_batch_size : most sequences an engine schedules at once per replica (its setting)
+    max_tokens_per_step : most tokens (decode and prefill) an engine processes per step
 
     Returns
     -------
@@ -186,14 +196,14 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
         attention_dims, kv_values_per_token_per_layer, weight_bytes_per_param, kv_bytes, peak_flops,
         memory_bandwidth, hbm_capacity, scale_up_domain, eta_flops, eta_bw, usable_hbm_fraction,
         max_tpot_s, gpus_per_replica, sliding_window, sliding_layer_share, experts,
-        experts_per_token, max_batch_size,
+        experts_per_token, max_batch_size, max_tokens_per_step,
         attention_dims if prefill_attention_dims is None else prefill_attention_dims,
-        cached_input_share)))
+        cached_input_share, eta_moe, layer_overhead_s)))
     shape = arrays[0].shape
     # a trailing axis over candidate replica sizes
     (inp, out, n_tot, n_act, lay, heads, attn_dims, kvv, wbyte, kvb, flops, bw, hbm, domain, e_f, e_bw,
-     usable, tpot, chosen_k, window, s_share, n_exp, e_tok, batch_cap, prefill_dims,
-     cached) = (a[..., None] for a in arrays)
+     usable, tpot, chosen_k, window, s_share, n_exp, e_tok, batch_cap, token_cap, prefill_dims,
+     cached, e_moe, overhead) = (a[..., None] for a in arrays)
     k = np.where(np.isnan(chosen_k), REPLICA_SIZES, chosen_k)
     # within one interconnect domain: tensor parallel; a model that fits no single domain spans
     # the fewest whole domains that hold it, as pipeline stages
@@ -208,14 +218,19 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
     weight_bytes = n_tot * wbyte
     kv_memory = k * hbm * usable - weight_bytes
     kv_per_sequence = kv_cache_bytes_per_sequence(inp + 0.5 * out, lay, kvv, kvb, window, s_share)
-    batch_memory = np.minimum(np.floor(np.maximum(kv_memory, 0.0) / kv_per_sequence), batch_cap)
+    # the engine's limits: sequences per step, and tokens (decode + prefill) per step
+    tokens_per_sequence_step = 1.0 + (1.0 - cached) * inp / out
+    batch_engine = np.minimum(batch_cap, np.floor(token_cap / tokens_per_sequence_step))
+    batch_kv = np.floor(np.maximum(kv_memory, 0.0) / kv_per_sequence)
+    batch_memory = np.minimum(batch_kv, np.maximum(batch_engine, 1.0))
 
     common = dict(k=k, input_tokens=inp, output_tokens=out, total_params=n_tot, active_params=n_act,
                   weight_bytes=weight_bytes, layers=lay, attention_heads=heads, attention_dims=attn_dims,
                   kv_values_per_token_per_layer=kvv, kv_bytes=kvb, sliding_window=window,
                   sliding_layer_share=s_share, experts=n_exp, experts_per_token=e_tok,
                   peak_flops=flops, memory_bandwidth=bw, eta_flops=e_f, eta_bw=e_bw,
-                  prefill_attention_dims=prefill_dims, cached_input_share=cached)
+                  prefill_attention_dims=prefill_dims, cached_input_share=cached, eta_moe=e_moe,
+                  layer_overhead_s=overhead)
 
     def step(batch):
         return step_times(batch, **common)[0]
@@ -239,10 +254,11 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
     pick = lambda a: np.take_along_axis(np.broadcast_to(a, per_gpu.shape), best, axis=-1)[..., 0]
     rate, k_best, b_best, t_best = pick(per_gpu), pick(k), pick(batch), pick(t_step)
     compute_bound = pick(t_comp >= t_mem)
-    kv_limited = pick(batch >= batch_memory)
+    kv_limited = pick(batch >= batch_kv)
+    engine_limited = pick(batch >= np.maximum(batch_engine, 1.0))
     any_feasible = feasible.any(axis=-1)
-    code = np.select([~any_feasible, compute_bound, kv_limited, np.isfinite(pick(tpot))],
-                     [4, 0, 2, 3], default=1)
+    code = np.select([~any_feasible, compute_bound, kv_limited, engine_limited,
+                      np.isfinite(pick(tpot))], [4, 0, 2, 5, 3], default=1)
     nan = np.full(shape, np.nan)
     return Throughput(
         output_tokens_per_s_per_gpu=np.where(any_feasible, rate, nan),

@@ -1,0 +1,116 @@
+"""The whole chain on the default scenario: every required variable, and the identities."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capacity.options import OPTIONS
+from capacity.plan import REQUIRED_VARIABLES, RESULT_COLUMNS
+from capacity.units import SECONDS_PER_YEAR
+
+
+def wide(plan, variable):
+    data = plan.results[plan.results["variable"] == variable]
+    return data.set_index(["scenario", "region", "option", "year"])["value"].sort_index()
+
+
+def test_results_table_has_the_issue_columns_and_every_required_variable(default_plan):
+    results = default_plan.results
+    assert list(results.columns) == RESULT_COLUMNS
+    horizon = default_plan.scenario.cases["realist"].horizon
+    years = set(range(horizon.first_year, horizon.last_year + 1))
+    for variable in REQUIRED_VARIABLES:
+        data = results[results["variable"] == variable]
+        for scenario in ("realist", "maximalist"):
+            for option in OPTIONS:
+                cell = data[(data["scenario"] == scenario) & (data["option"] == option)]
+                assert set(cell["year"]) == years, (variable, scenario, option)
+                assert np.isfinite(cell["value"]).all(), (variable, scenario, option)
+
+
+def test_cost_per_million_tokens_is_total_cost_over_tokens(default_plan):
+    total, tokens = wide(default_plan, "Cost|Total"), wide(default_plan, "Demand|Tokens")
+    per_mtok = wide(default_plan, "Cost|Per million tokens")
+    np.testing.assert_allclose(per_mtok, total / tokens * 1e6, rtol=1e-12)
+
+
+def test_total_cost_is_capital_plus_operating(default_plan):
+    np.testing.assert_allclose(wide(default_plan, "Cost|Total"),
+                               wide(default_plan, "Cost|Capital") + wide(default_plan, "Cost|Operating"),
+                               rtol=1e-12)
+
+
+def test_facility_power_is_it_power_times_pue(default_plan):
+    case = default_plan.scenario.cases["realist"]
+    it, facility = wide(default_plan, "Power|IT"), wide(default_plan, "Power|Facility")
+    hosted = (slice(None), slice(None), "hosted-open-weight", slice(None))
+    np.testing.assert_allclose(facility.loc[hosted], it.loc[hosted] * case.options.hosted_open_weight.pue,
+                               rtol=1e-12)
+    share = wide(default_plan, "Sovereignty|Domestic share")
+    domestic = facility.xs("domestic-buildout", level="option")
+    domestic_it = it.xs("domestic-buildout", level="option")
+    arrived = domestic.index[(domestic.index.get_level_values("year")
+                              >= case.horizon.first_year + 5)]  # after max(build, grid) lead time
+    np.testing.assert_allclose(domestic.loc[arrived],
+                               domestic_it.loc[arrived] * case.options.domestic_buildout.pue, rtol=1e-12)
+
+
+def test_energy_never_exceeds_facility_power_all_year(default_plan):
+    energy_twh = wide(default_plan, "Energy|Electricity")
+    facility_mw = wide(default_plan, "Power|Facility")
+    assert (energy_twh <= facility_mw * SECONDS_PER_YEAR / 3600 / 1e6 * (1 + 1e-12)).all()
+    assert (energy_twh[facility_mw > 0] > 0).all()
+
+
+def test_frontier_api_has_no_domestic_gpus_but_reports_offshore_ones(default_plan):
+    gpus = wide(default_plan, "Capacity|GPUs").xs("frontier-api", level="option")
+    offshore = wide(default_plan, "Capacity|GPUs|Offshore").xs("frontier-api", level="option")
+    assert (gpus == 0).all() and (offshore > 0).all()
+    assert (wide(default_plan, "Sovereignty|Domestic share").xs("frontier-api", level="option") == 0).all()
+    assert (wide(default_plan, "Energy|Electricity").xs("frontier-api", level="option") == 0).all()
+
+
+def test_every_option_sees_the_same_demand(default_plan):
+    tokens = wide(default_plan, "Demand|Tokens").unstack("option")
+    assert (tokens.nunique(axis=1) == 1).all()
+
+
+def test_domestic_buildout_is_bridged_until_capacity_arrives(default_plan):
+    share = wide(default_plan, "Sovereignty|Domestic share").xs("domestic-buildout", level="option")
+    years = share.index.get_level_values("year")
+    first = default_plan.scenario.cases["realist"].horizon.first_year
+    # lead time max(build 2.5 yr, grid 5 yr) -> domestic capacity serves from the sixth year
+    assert (share[years < first + 5] == 0).all()
+    np.testing.assert_allclose(share[years >= first + 5], 100.0, rtol=1e-12)
+    hosted = wide(default_plan, "Cost|Total").xs("hosted-open-weight", level="option")
+    domestic = wide(default_plan, "Cost|Total").xs("domestic-buildout", level="option")
+    np.testing.assert_allclose(domestic[years < first + 5], hosted[years < first + 5], rtol=1e-12)
+
+
+def test_grid_shares_are_energy_and_power_over_national_totals(default_plan):
+    case = default_plan.scenario.cases["realist"]
+    region = case.regions["NLD"]
+    energy = wide(default_plan, "Energy|Electricity").xs("realist", level="scenario")
+    share = wide(default_plan, "Grid|Share of consumption").xs("realist", level="scenario")
+    national_twh = region.electricity_consumption / 3.6e15
+    np.testing.assert_allclose(share, energy / national_twh * 100, rtol=1e-9)
+    peak = wide(default_plan, "Grid|Share of peak demand").xs("realist", level="scenario")
+    facility = wide(default_plan, "Power|Facility").xs("realist", level="scenario")
+    np.testing.assert_allclose(peak, facility / (region.peak_demand / 1e6) * 100, rtol=1e-9)
+
+
+def test_npv_is_the_discounted_sum_of_total_cost(default_plan):
+    case = default_plan.scenario.cases["realist"]
+    total = wide(default_plan, "Cost|Total").loc[("realist", "NLD", "frontier-api")]
+    npv = wide(default_plan, "Cost|NPV").loc[("realist", "NLD", "frontier-api")]
+    r = case.finance.discount_rate
+    expected = sum(cost / (1 + r) ** (year - case.horizon.first_year) for year, cost in total.items())
+    assert npv.iloc[-1] == pytest.approx(expected, rel=1e-12)
+
+
+def test_plan_lists_the_assumptions_it_used_with_sources(default_plan):
+    used = default_plan.assumptions
+    assert {"id", "value", "unit", "source", "url", "source_date"} <= set(used.columns)
+    assert "countries:NLD:population" in set(used["id"])
+    assert "defaults:facility:pue_hyperscale" in set(used["id"])
+    assert used["source"].str.len().min() > 0
