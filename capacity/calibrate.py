@@ -62,6 +62,7 @@ def predict(measurements: pd.DataFrame, tables: Tables, usable_hbm_fraction: flo
         eta_flops=tables.eta_flops(gpus, precision), eta_bw=tables.gpu(gpus, "eta_bandwidth"),
         eta_moe=tables.gpu(gpus, "eta_moe"),
         layer_overhead_s=tables.gpu(gpus, "layer_overhead"),
+        attention_peak_flops=tables.gpu(gpus, "peak_flops_bf16"),
         usable_hbm_fraction=usable_hbm_fraction,
         max_tpot_s=np.nan_to_num(m["max_tpot_ms"].to_numpy(float) / 1e3, nan=np.inf),
         gpus_per_replica=m["gpus_per_replica"].to_numpy(float),
@@ -89,15 +90,15 @@ def _with_factors(tables: Tables, factors: pd.DataFrame) -> Tables:
     return Tables(gpus=with_efficiency(tables.gpus, factors), models=tables.models)
 
 
-TOLERANCE = math.log(1.2)
-"""Errors beyond +-20 % are penalised heavily, so the fit keeps every point near its
-measurement rather than most points very near and a few far."""
+TOLERANCE = math.log(1.15)   # errors beyond +-15 % ...
+PENALTY = 100.0              # ... cost a hundred times their square
 
 
 def _loss(log_errors: np.ndarray) -> float:
-    """Mean squared log error plus a steep penalty on errors outside the tolerance."""
+    """Mean squared log error plus a steep penalty on errors beyond the tolerance, so the fit
+    keeps every measurement near the model rather than most very near and a few far."""
     excess = np.maximum(np.abs(log_errors) - TOLERANCE, 0.0)
-    return float(np.mean(log_errors ** 2) + 20.0 * np.mean(excess ** 2))
+    return float(np.mean(log_errors ** 2) + PENALTY * np.mean(excess ** 2))
 
 
 def fitting_groups(measurements: pd.DataFrame, tables: Tables) -> dict[str, list[int]]:

@@ -66,6 +66,8 @@ def throughput(model: str, gpu: str, precision: str | None = None, input_tokens:
                          "input >= 0 and output > 0 tokens")
     models, gpus = np.array([model]), np.array([gpu])
     usable = float(catalog.get("defaults", "fleet", "usable_hbm_fraction").value)
+    max_batch = float(catalog.get("defaults", "fleet", "max_batch_size").value)
+    max_tokens = float(catalog.get("defaults", "fleet", "max_tokens_per_step").value)
     result = serving_throughput(
         input_tokens=float(input_tokens), output_tokens=float(output_tokens),
         total_params=tables.model(models, "total_params"),
@@ -83,6 +85,7 @@ def throughput(model: str, gpu: str, precision: str | None = None, input_tokens:
         eta_flops=tables.eta_flops(gpus, [precision]), eta_bw=tables.gpu(gpus, "eta_bandwidth"),
         eta_moe=tables.gpu(gpus, "eta_moe"),
         layer_overhead_s=tables.gpu(gpus, "layer_overhead"),
+        attention_peak_flops=tables.gpu(gpus, "peak_flops_bf16"),
         usable_hbm_fraction=usable,
         max_tpot_s=np.inf if max_tpot_ms is None else max_tpot_ms / 1e3,
         gpus_per_replica=np.nan if gpus_per_replica is None else float(gpus_per_replica),
@@ -90,6 +93,7 @@ def throughput(model: str, gpu: str, precision: str | None = None, input_tokens:
         sliding_layer_share=np.nan_to_num(tables.model(models, "sliding_layer_share")),
         experts=np.nan_to_num(tables.model(models, "experts")),
         experts_per_token=np.nan_to_num(tables.model(models, "experts_per_token")),
+        max_batch_size=max_batch, max_tokens_per_step=max_tokens,
     )
     rate = float(result.output_tokens_per_s_per_gpu[0])
     if not np.isfinite(rate):

@@ -41,6 +41,7 @@ ROW_COLUMNS = {
     "grid_co2_intensity": "[kg/J]",
     # fleet and finance
     "target_utilisation": "[1]", "redundancy": "[1]", "usable_hbm_fraction": "[1]",
+    "max_batch_size": "sequences per engine replica [1]", "max_tokens_per_step": "[token]",
     "server_overhead": "[1]", "idle_power_fraction": "[1]", "discount_rate": "[1/yr]",
     # frontier-api: prices per tier, and the offshore fleet behind them
     "fa_frontier_input_price": "[USD/token]", "fa_frontier_output_price": "[USD/token]",
@@ -199,6 +200,7 @@ def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
         eta_bw=tables.gpu(gpus, "eta_bandwidth"),
         eta_moe=tables.gpu(gpus, "eta_moe"),
         layer_overhead_s=tables.gpu(gpus, "layer_overhead"),
+        attention_peak_flops=tables.gpu(gpus, "peak_flops_bf16"),
         usable_hbm_fraction=_f(rows, "usable_hbm_fraction")[:, None],
         max_tpot_s=_f(rows, f"{prefix}_max_tpot")[:, None],
         gpus_per_replica=_f(rows, f"{prefix}_gpus_per_replica")[:, None],
@@ -207,6 +209,8 @@ def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
         experts=np.nan_to_num(tables.model(models, "experts")),
         experts_per_token=np.nan_to_num(tables.model(models, "experts_per_token")),
         cached_input_share=work["cached_input_share"][:, None],
+        max_batch_size=_f(rows, "max_batch_size")[:, None],
+        max_tokens_per_step=_f(rows, "max_tokens_per_step")[:, None],
     )
 
 

@@ -81,8 +81,8 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
         out[name] = per_region(lambda r, n=name: getattr(r, n)).astype(float)
 
     # fleet and finance
-    for name in ("target_utilisation", "redundancy", "usable_hbm_fraction", "server_overhead",
-                 "idle_power_fraction"):
+    for name in ("target_utilisation", "redundancy", "usable_hbm_fraction", "max_batch_size",
+                 "max_tokens_per_step", "server_overhead", "idle_power_fraction"):
         out[name] = getattr(case.fleet, name)
     out["discount_rate"] = case.finance.discount_rate
 

@@ -22,7 +22,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationE
 
 from .catalog import Catalog, Row, default_catalog
 from .errors import InputError
-from .units import to_magnitude
+from .units import describe_unit, to_magnitude
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "assumptions" / "scenarios"
 DEFAULT_SCENARIO = "netherlands"
@@ -44,7 +44,12 @@ def Q(display: str, canonical: str | None = None, **constraints: Any):  # noqa: 
     canonical = canonical if canonical is not None else display
 
     def parse(value: Any) -> float:
-        return to_magnitude(value, canonical, default_unit=display)
+        try:
+            return to_magnitude(value, canonical, default_unit=display)
+        except ValueError as exc:
+            # say what the analyst writes ("ms"), not the canonical unit kept inside ("s")
+            found, _, _ = str(exc).partition("; expected ")
+            raise ValueError(f"{found}; expected a quantity in {describe_unit(display)}") from None
 
     return Annotated[float, BeforeValidator(parse), Field(**constraints),
                      UnitSpec(display, canonical)]
@@ -125,6 +130,8 @@ class Fleet(Strict):
     target_utilisation: Q("", gt=0.0, le=1.0)
     redundancy: Q("", ge=0.0)
     usable_hbm_fraction: Q("", gt=0.0, le=1.0)
+    max_batch_size: Q("", ge=1.0)
+    max_tokens_per_step: Q("token", ge=1.0)
     server_overhead: Q("", ge=1.0)
     idle_power_fraction: Fraction
 
@@ -264,6 +271,8 @@ OPTION_DEFAULTS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("fleet", "target_utilisation"): ("defaults", "fleet", "target_utilisation"),
     ("fleet", "redundancy"): ("defaults", "fleet", "redundancy"),
     ("fleet", "usable_hbm_fraction"): ("defaults", "fleet", "usable_hbm_fraction"),
+    ("fleet", "max_batch_size"): ("defaults", "fleet", "max_batch_size"),
+    ("fleet", "max_tokens_per_step"): ("defaults", "fleet", "max_tokens_per_step"),
     ("fleet", "server_overhead"): ("defaults", "server", "overhead_factor"),
     ("fleet", "idle_power_fraction"): ("defaults", "server", "idle_power_fraction"),
     ("finance", "discount_rate"): ("defaults", "finance", "discount_rate_public"),
@@ -427,14 +436,17 @@ def _expected_for(model: type[BaseModel], loc: tuple) -> tuple[list[str], str | 
     return [], None
 
 
-def _line_for(lines: dict[tuple, int], *paths: tuple) -> int | None:
-    for path in paths:
-        probe = tuple(path)
-        while probe:
-            if probe in lines:
-                return lines[probe]
-            probe = probe[:-1]
-    return None
+def _line_for(lines: dict[tuple, int], path: tuple, variant_prefix: tuple = ()) -> int | None:
+    """Line of `path`: in the variant's overrides if it is there, else in the base scenario,
+    else the nearest enclosing key that is written."""
+    if variant_prefix and variant_prefix + path in lines:
+        return lines[variant_prefix + path]
+    probe = tuple(path)
+    while probe:
+        if probe in lines:
+            return lines[probe]
+        probe = probe[:-1]
+    return lines.get(variant_prefix) if variant_prefix else None
 
 
 def _format_error(error: dict, source: str, lines: dict[tuple, int], variant_prefix: tuple,
@@ -447,7 +459,7 @@ def _format_error(error: dict, source: str, lines: dict[tuple, int], variant_pre
         row = used[loc]
         where = f"{row.file}:{row.line}"
     else:
-        line = _line_for(lines, variant_prefix + loc, loc) if variant_prefix else _line_for(lines, loc)
+        line = _line_for(lines, loc, variant_prefix)
         where = f"{source}:{line}" if line else source
     kind, message, found = error["type"], error["msg"], error.get("input")
     if kind == "extra_forbidden":
@@ -475,11 +487,13 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
                   variant_prefix: tuple = ()) -> tuple[Case, dict[tuple, Row]]:
     """Fill a raw case from the library and validate it; errors are located in `source`."""
     data = copy.deepcopy(data)
+    check_raw_identifiers(data, source, lines, catalog, variant_prefix)
     used = fill_defaults(data, catalog)
     try:
         case = Case.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
+        rank = {"extra_forbidden": 0, "missing": 2}
+        errors = sorted(exc.errors(), key=lambda e: rank.get(e["type"], 1))
         first = _format_error(errors[0], source, lines, variant_prefix, used)
         if len(errors) > 1:
             first.args = (f"{first.args[0]} (and {len(errors) - 1} more problem"
@@ -487,6 +501,52 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
         raise first from None
     check_identifiers(case, source, lines, catalog, variant_prefix)
     return case, used
+
+
+ID_PATHS: list[tuple[tuple, str]] = [
+    (("options", "frontier-api", "frontier_tier", "product"), "api_products"),
+    (("options", "frontier-api", "open_tier", "product"), "api_products"),
+    (("options", "frontier-api", "frontier_tier", "proxy_model"), "models"),
+    (("options", "frontier-api", "open_tier", "proxy_model"), "models"),
+    (("options", "frontier-api", "offshore", "gpu"), "gpus"),
+    (("options", "hosted-open-weight", "gpu"), "gpus"),
+    (("options", "hosted-open-weight", "frontier_tier", "model"), "models"),
+    (("options", "hosted-open-weight", "open_tier", "model"), "models"),
+    (("options", "domestic-buildout", "gpu"), "gpus"),
+    (("options", "domestic-buildout", "frontier_tier", "model"), "models"),
+    (("options", "domestic-buildout", "open_tier", "model"), "models"),
+]
+"""Where a scenario names an id of the assumption library, and which table holds it."""
+
+
+def _unknown_id(value: str, path: tuple, table: str, source: str, lines: dict[tuple, int],
+                catalog: Catalog, variant_prefix: tuple) -> InputError | None:
+    known = catalog.ids(table)
+    if value in known:
+        return None
+    line = _line_for(lines, path, variant_prefix)
+    close = difflib.get_close_matches(value, known, n=1)
+    return InputError(f"{source}:{line}" if line else source, ".".join(map(str, path)),
+                      f"unknown id {value!r}", "one of " + ", ".join(known),
+                      f"did you mean {close[0]!r}?" if close else None)
+
+
+def check_raw_identifiers(data: dict, source: str, lines: dict[tuple, int], catalog: Catalog,
+                          variant_prefix: tuple = ()) -> None:
+    """Refuse unknown ids before anything is looked up by them."""
+    for path, table in ID_PATHS:
+        value = _get(data, path)
+        if isinstance(value, str):
+            error = _unknown_id(value, path, table, source, lines, catalog, variant_prefix)
+            if error:
+                raise error
+    roadmap = _get(data, ("options", "domestic-buildout", "gpu_roadmap"))
+    if isinstance(roadmap, dict):
+        for year, gpu in roadmap.items():
+            path = ("options", "domestic-buildout", "gpu_roadmap", year)
+            error = _unknown_id(str(gpu), path, "gpus", source, lines, catalog, variant_prefix)
+            if error:
+                raise error
 
 
 def check_identifiers(case: Case, source: str, lines: dict[tuple, int], catalog: Catalog,
@@ -510,7 +570,7 @@ def check_identifiers(case: Case, source: str, lines: dict[tuple, int], catalog:
     for path, value, table in checks:
         known = catalog.ids(table)
         if value not in known:
-            line = _line_for(lines, variant_prefix + path, path)
+            line = _line_for(lines, path, variant_prefix)
             close = difflib.get_close_matches(value, known, n=1)
             raise InputError(f"{source}:{line}" if line else source, ".".join(map(str, path)),
                              f"unknown id {value!r}", "one of " + ", ".join(known),
@@ -519,7 +579,7 @@ def check_identifiers(case: Case, source: str, lines: dict[tuple, int], catalog:
         for name, use_case in case.use_cases.items():
             if use_case.user_base == "workforce" and case.regions[code].workforce is None:
                 path = ("regions", code, "workforce")
-                line = _line_for(lines, variant_prefix + path, path)
+                line = _line_for(lines, path, variant_prefix)
                 raise InputError(f"{source}:{line}" if line else source, ".".join(path),
                                  "nothing", f"the workforce (use case {name!r} counts its users "
                                  "as a share of it)")

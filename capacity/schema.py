@@ -99,6 +99,8 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "fleet.target_utilisation": _p("", "peak-hour busy share a serving fleet plans for"),
         "fleet.redundancy": _p("", "spare capacity share"),
         "fleet.usable_hbm_fraction": _p("", "share of HBM an engine fills with weights and KV"),
+        "fleet.max_batch_size": _p("", "sequences one engine replica schedules at once"),
+        "fleet.max_tokens_per_step": _p("token", "tokens one engine step processes"),
         "finance.discount_rate_public": _p("1/yr", "public (social) real discount rate"),
         "finance.discount_rate_private": _p("1/yr", "private investors' real cost of capital"),
         "trend.frontier_api_price_change": _p("1/yr", "yearly change of frontier-tier token prices"),

@@ -7,8 +7,8 @@ prompts enter at the rate outputs leave. A step costs the larger of
 the sum over its kernels -- dense linear layers, routed experts, attention -- of each kernel's
 roofline time ``max(bytes / (eta_bw * bandwidth), FLOP / (eta_flops * peak))``: weights and the
 KV cache of ``B`` sequences at their mean context ``I + O/2`` are read once per step; every token
-processed (prefill and decode) costs ``2 * N_active`` FLOP plus attention; each layer adds a
-fixed per-step cost.
+processed (prefill and decode) costs ``2 * N_active`` FLOP plus attention (computed at BF16);
+each layer adds a fixed per-step cost.
 
 The batch ``B`` is the largest that fits the KV cache in the memory left over after the weights,
 and whose step time stays within the time-per-output-token target. Throughput per GPU is
@@ -99,7 +99,8 @@ def step_times(batch, *, k, input_tokens, output_tokens, total_params, active_pa
                layers, attention_heads, attention_dims, kv_values_per_token_per_layer, kv_bytes,
                sliding_window, sliding_layer_share, experts, experts_per_token,
                peak_flops, memory_bandwidth, eta_flops, eta_bw, prefill_attention_dims=None,
-               cached_input_share=0.0, eta_moe=1.0, layer_overhead_s=0.0):
+               cached_input_share=0.0, eta_moe=1.0, layer_overhead_s=0.0,
+               attention_peak_flops=None):
     """Memory-bound and compute-bound time [s] of one mixed-batch step of `batch` sequences.
 
     A step runs three kinds of kernels one after the other, each limited by its own roofline:
@@ -129,7 +130,7 @@ def step_times(batch, *, k, input_tokens, output_tokens, total_params, active_pa
     dense_compute = tokens_per_step * 2.0 * dense_params / flops_rate
     share_read = expert_weight_share_read(tokens_per_step, experts, experts_per_token)
     # routed experts run as grouped GEMMs behind a token dispatch: `eta_moe` of dense efficiency
-    expert_memory = expert_params * share_read * bytes_per_param / (bandwidth * eta_moe)
+    expert_memory = expert_params * share_read * bytes_per_param / bandwidth
     expert_compute = tokens_per_step * 2.0 * active_expert_params / (flops_rate * eta_moe)
 
     kv_read = batch * kv_cache_bytes_per_sequence(mean_context, layers, kv_values_per_token_per_layer,
@@ -140,8 +141,10 @@ def step_times(batch, *, k, input_tokens, output_tokens, total_params, active_pa
         + sliding_layer_share * np.minimum(0.5 * input_tokens, sliding_window)
     decode_attention_flops = 2.0 * layers * attention_heads * attention_dims
     prefill_attention_flops = 2.0 * layers * attention_heads * prefill_attention_dims
+    attention_rate = flops_rate if attention_peak_flops is None else \
+        k * attention_peak_flops * eta_flops
     attention_compute = (batch * decode_attention_flops * attention_span
-                         + batch * prompt_per_output * prefill_attention_flops * prefill_span) / flops_rate
+                         + batch * prompt_per_output * prefill_attention_flops * prefill_span) / attention_rate
     attention_memory = kv_read / bandwidth
 
     memory_side = (np.where(dense_memory >= dense_compute, dense_memory, 0.0)
@@ -161,7 +164,8 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
                        gpus_per_replica=np.nan, sliding_window=np.inf, sliding_layer_share=0.0,
                        experts=0.0, experts_per_token=0.0, max_batch_size=np.inf,
                        max_tokens_per_step=np.inf, prefill_attention_dims=None,
-                       cached_input_share=0.0, eta_moe=1.0, layer_overhead_s=0.0) -> Throughput:
+                       cached_input_share=0.0, eta_moe=1.0, layer_overhead_s=0.0,
+                       attention_peak_flops=None) -> Throughput:
     """Output tokens per second per GPU for each row of a workload on a model and a GPU.
 
     Parameters (arrays, broadcast together)
@@ -181,6 +185,8 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
     eta_flops, eta_bw : achievable fraction of peak FLOP/s and of bandwidth [1] (calibrated)
     eta_moe : efficiency of routed-expert kernels relative to dense ones [1] (calibrated)
     layer_overhead_s : fixed time per layer per step [s] (calibrated)
+    attention_peak_flops : dense peak for attention kernels [FLOP/s/GPU]; attention runs at
+        BF16 in the engines measured, whatever the weights' precision; default `peak_flops`
     usable_hbm_fraction : share of HBM the engine may fill with weights and KV cache [1]
     max_tpot_s : time-per-output-token target [s]; ``inf`` for none
     gpus_per_replica : tensor-parallel size [GPU]; NaN lets the model choose the best
@@ -198,12 +204,13 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
         max_tpot_s, gpus_per_replica, sliding_window, sliding_layer_share, experts,
         experts_per_token, max_batch_size, max_tokens_per_step,
         attention_dims if prefill_attention_dims is None else prefill_attention_dims,
-        cached_input_share, eta_moe, layer_overhead_s)))
+        cached_input_share, eta_moe, layer_overhead_s,
+        peak_flops if attention_peak_flops is None else attention_peak_flops)))
     shape = arrays[0].shape
     # a trailing axis over candidate replica sizes
     (inp, out, n_tot, n_act, lay, heads, attn_dims, kvv, wbyte, kvb, flops, bw, hbm, domain, e_f, e_bw,
      usable, tpot, chosen_k, window, s_share, n_exp, e_tok, batch_cap, token_cap, prefill_dims,
-     cached, e_moe, overhead) = (a[..., None] for a in arrays)
+     cached, e_moe, overhead, attn_flops) = (a[..., None] for a in arrays)
     k = np.where(np.isnan(chosen_k), REPLICA_SIZES, chosen_k)
     # within one interconnect domain: tensor parallel; a model that fits no single domain spans
     # the fewest whole domains that hold it, as pipeline stages
@@ -230,7 +237,7 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
                   sliding_layer_share=s_share, experts=n_exp, experts_per_token=e_tok,
                   peak_flops=flops, memory_bandwidth=bw, eta_flops=e_f, eta_bw=e_bw,
                   prefill_attention_dims=prefill_dims, cached_input_share=cached, eta_moe=e_moe,
-                  layer_overhead_s=overhead)
+                  layer_overhead_s=overhead, attention_peak_flops=attn_flops)
 
     def step(batch):
         return step_times(batch, **common)[0]

@@ -1,0 +1,102 @@
+"""The command line: exit codes, stdout/stderr discipline, and what it writes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from capacity.cli import main
+from capacity.plan import REQUIRED_VARIABLES
+from capacity.scenario import SCENARIOS_DIR
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return CliRunner()
+
+
+def test_run_json_on_stdout_has_every_required_variable_finite(runner):
+    result = runner.invoke(main, ["run", "--format", "json", "-o", "-"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["schema_version"] == 1
+    records = document["results"]
+    assert set(records[0]) == {"scenario", "region", "option", "variable", "unit", "year", "value"}
+    seen = {(r["option"], r["variable"]) for r in records}
+    for option in ("frontier-api", "hosted-open-weight", "domestic-buildout"):
+        for variable in REQUIRED_VARIABLES:
+            assert (option, variable) in seen
+    assert all(r["value"] is not None for r in records if r["variable"] in REQUIRED_VARIABLES)
+
+
+def test_run_writes_a_workbook_and_prints_a_summary(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["run"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "netherlands-plan.xlsx").stat().st_size > 5000
+    assert "domestic-buildout" in result.stdout
+    from openpyxl import load_workbook
+    book = load_workbook(tmp_path / "netherlands-plan.xlsx")
+    assert {"Summary", "frontier-api", "hosted-open-weight", "domestic-buildout",
+            "Assumptions"} <= set(book.sheetnames)
+
+
+def test_csv_output_parses(runner, tmp_path):
+    out = tmp_path / "results.csv"
+    result = runner.invoke(main, ["run", "-o", str(out)])
+    assert result.exit_code == 0
+    import pandas as pd
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["scenario", "region", "option", "variable", "unit", "year", "value"]
+
+
+@pytest.mark.parametrize("old, new", [
+    ("    max_tpot_ms: 50\n    location", "    max_tpot_ms: 50 kg\n    location"),
+    ("  drafting: {}", "  drafting: {requests_per_user_per_day: -3}"),
+    ("    gpu: h100-sxm", "    gpu: h100-sxn"),
+    ("  last_year: 2035", "  lastyear: 2035"),
+])
+def test_bad_scenario_exits_2_with_one_message_and_writes_nothing(tmp_path, old, new):
+    text = (SCENARIOS_DIR / "netherlands.yaml").read_text().replace(old, new, 1)
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(text)
+    out = tmp_path / "plan.xlsx"
+    out.write_bytes(b"previous results")
+    process = subprocess.run([sys.executable, "-m", "capacity.cli", "run", str(scenario), "-o", str(out)],
+                             capture_output=True, text=True)
+    assert process.returncode == 2
+    assert "Traceback" not in process.stderr
+    assert process.stderr.startswith(f"capacity: error: {scenario}:")
+    assert len(process.stderr.strip().splitlines()) == 1
+    assert process.stdout == ""
+    assert out.read_bytes() == b"previous results"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "plan.xlsx"]
+
+
+def test_unwritable_destination_exits_2(runner, tmp_path):
+    result = runner.invoke(main, ["run", "-o", str(tmp_path / "no-such-folder" / "plan.xlsx")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+
+
+def test_throughput_command_text_and_json(runner):
+    result = runner.invoke(main, ["throughput", "--model", "llama-3.3-70b", "--gpu", "h100-sxm",
+                                  "--input-tokens", "2000", "--output-tokens", "500",
+                                  "--max-tpot-ms", "50", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    estimate = json.loads(result.stdout)
+    assert estimate["output_tokens_per_s_per_gpu"] > 0
+    assert estimate["time_per_output_token_ms"] <= 50
+    bad = runner.invoke(main, ["throughput", "--model", "llama-3.3-70", "--gpu", "h100-sxm"])
+    assert bad.exit_code == 2 and "did you mean 'llama-3.3-70b'" in bad.stderr
+
+
+def test_version_and_help(runner):
+    assert runner.invoke(main, ["--version"]).output.startswith("capacity, version ")
+    for command in ([], ["run"], ["throughput"], ["calibrate"]):
+        result = runner.invoke(main, command + ["--help"])
+        assert result.exit_code == 0 and "Examples" in result.output
