@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from .catalog import ASSUMPTIONS_DIR, Catalog, default_catalog
-from .lookup import weight_bytes, EFFICIENCY_COLUMNS, Tables, build_tables, with_efficiency, attention_dims, prefill_attention_dims, kv_values_per_token_per_layer, precision_bytes
-from .stages.throughput import Throughput, serving_throughput
+from .lookup import EFFICIENCY_COLUMNS, Tables, build_tables, model_on_gpu, with_efficiency
+from .stages.throughput import Throughput
 
 CALIBRATION_FILE = ASSUMPTIONS_DIR / "calibration.csv"
 EFFICIENCY_FILE = ASSUMPTIONS_DIR / "efficiency.csv"
@@ -43,33 +43,16 @@ def read_measurements(path: Path = CALIBRATION_FILE) -> pd.DataFrame:
 def predict(measurements: pd.DataFrame, tables: Tables, usable_hbm_fraction: float) -> Throughput:
     """The model's throughput under each measurement's conditions (one vectorised call)."""
     m = measurements
-    models, gpus, precision = m["model"].to_numpy(), m["gpu"].to_numpy(), m["precision"].to_numpy()
+    gpus, precision = m["gpu"].to_numpy(), m["precision"].to_numpy()
     kv = np.where(m["kv_precision"].to_numpy() == "", np.where(precision == "bf16", "bf16", "fp8"),
                   m["kv_precision"].to_numpy())
-    domain = np.minimum(tables.gpu(gpus, "scale_up_domain"), m["gpus"].to_numpy(dtype=float))
-    return serving_throughput(
+    return model_on_gpu(
+        tables, m["model"].to_numpy(), gpus, precision, kv_precision=kv,
+        scale_up_domain=np.minimum(tables.gpu(gpus, "scale_up_domain"), m["gpus"].to_numpy(float)),
         input_tokens=m["input_tokens"].to_numpy(float), output_tokens=m["output_tokens"].to_numpy(float),
-        total_params=tables.model(models, "total_params"),
-        active_params=tables.model(models, "active_params"),
-        layers=tables.model(models, "layers"), attention_heads=tables.model(models, "attention_heads"),
-        attention_dims=attention_dims(tables, models),
-        prefill_attention_dims=prefill_attention_dims(tables, models),
-        kv_values_per_token_per_layer=kv_values_per_token_per_layer(tables, models),
-        weight_bytes_per_param=weight_bytes(tables, models, precision), kv_bytes=precision_bytes(kv),
-        peak_flops=tables.peak_flops(gpus, precision),
-        memory_bandwidth=tables.gpu(gpus, "memory_bandwidth"),
-        hbm_capacity=tables.gpu(gpus, "hbm_capacity"), scale_up_domain=domain,
-        eta_flops=tables.eta_flops(gpus, precision), eta_bw=tables.gpu(gpus, "eta_bandwidth"),
-        eta_moe=tables.gpu(gpus, "eta_moe"),
-        layer_overhead_s=tables.gpu(gpus, "layer_overhead"),
-        attention_peak_flops=tables.gpu(gpus, "peak_flops_bf16"),
         usable_hbm_fraction=usable_hbm_fraction,
         max_tpot_s=np.nan_to_num(m["max_tpot_ms"].to_numpy(float) / 1e3, nan=np.inf),
         gpus_per_replica=m["gpus_per_replica"].to_numpy(float),
-        sliding_window=np.nan_to_num(tables.model(models, "sliding_window"), nan=np.inf),
-        sliding_layer_share=np.nan_to_num(tables.model(models, "sliding_layer_share")),
-        experts=np.nan_to_num(tables.model(models, "experts")),
-        experts_per_token=np.nan_to_num(tables.model(models, "experts_per_token")),
         max_batch_size=m["max_batch_size"].to_numpy(float),
         max_tokens_per_step=m["max_tokens_per_step"].to_numpy(float),
     )

@@ -9,8 +9,7 @@ import numpy as np
 
 from .catalog import Catalog, default_catalog
 from .errors import InputError
-from .lookup import weight_bytes, attention_dims, prefill_attention_dims, kv_values_per_token_per_layer, precision_bytes, tables_for
-from .stages.throughput import serving_throughput
+from .lookup import model_on_gpu, tables_for
 
 
 @dataclass(frozen=True)
@@ -64,37 +63,14 @@ def throughput(model: str, gpu: str, precision: str | None = None, input_tokens:
     if input_tokens < 0 or output_tokens <= 0:
         raise InputError(None, "input_tokens/output_tokens", f"{input_tokens}/{output_tokens}",
                          "input >= 0 and output > 0 tokens")
-    models, gpus = np.array([model]), np.array([gpu])
-    usable = float(catalog.get("defaults", "fleet", "usable_hbm_fraction").value)
-    max_batch = float(catalog.get("defaults", "fleet", "max_batch_size").value)
-    max_tokens = float(catalog.get("defaults", "fleet", "max_tokens_per_step").value)
-    result = serving_throughput(
+    defaults = {name: float(catalog.get("defaults", "fleet", name).value)
+                for name in ("usable_hbm_fraction", "max_batch_size", "max_tokens_per_step")}
+    result = model_on_gpu(
+        tables, np.array([model]), np.array([gpu]), np.array([precision]),
         input_tokens=float(input_tokens), output_tokens=float(output_tokens),
-        total_params=tables.model(models, "total_params"),
-        active_params=tables.model(models, "active_params"),
-        layers=tables.model(models, "layers"), attention_heads=tables.model(models, "attention_heads"),
-        attention_dims=attention_dims(tables, models),
-        prefill_attention_dims=prefill_attention_dims(tables, models),
-        kv_values_per_token_per_layer=kv_values_per_token_per_layer(tables, models),
-        weight_bytes_per_param=weight_bytes(tables, models, precision),
-        kv_bytes=precision_bytes("bf16" if precision == "bf16" else "fp8"),
-        peak_flops=tables.peak_flops(gpus, [precision]),
-        memory_bandwidth=tables.gpu(gpus, "memory_bandwidth"),
-        hbm_capacity=tables.gpu(gpus, "hbm_capacity"),
-        scale_up_domain=tables.gpu(gpus, "scale_up_domain"),
-        eta_flops=tables.eta_flops(gpus, [precision]), eta_bw=tables.gpu(gpus, "eta_bandwidth"),
-        eta_moe=tables.gpu(gpus, "eta_moe"),
-        layer_overhead_s=tables.gpu(gpus, "layer_overhead"),
-        attention_peak_flops=tables.gpu(gpus, "peak_flops_bf16"),
-        usable_hbm_fraction=usable,
         max_tpot_s=np.inf if max_tpot_ms is None else max_tpot_ms / 1e3,
         gpus_per_replica=np.nan if gpus_per_replica is None else float(gpus_per_replica),
-        sliding_window=np.nan_to_num(tables.model(models, "sliding_window"), nan=np.inf),
-        sliding_layer_share=np.nan_to_num(tables.model(models, "sliding_layer_share")),
-        experts=np.nan_to_num(tables.model(models, "experts")),
-        experts_per_token=np.nan_to_num(tables.model(models, "experts_per_token")),
-        max_batch_size=max_batch, max_tokens_per_step=max_tokens,
-    )
+        **defaults)
     rate = float(result.output_tokens_per_s_per_gpu[0])
     if not np.isfinite(rate):
         raise InputError(None, "model/gpu", f"{model} on {gpu} at {precision}"

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Catalog
-from .stages.throughput import BYTES_PER_VALUE
+from .stages.throughput import BYTES_PER_VALUE, Throughput, fit_to_context, serving_throughput
 
 PRECISION_CODES = {"bf16": 0, "fp16": 0, "fp8": 1, "fp4": 2}
 
@@ -142,3 +142,46 @@ def tables_for(catalog: Catalog) -> Tables:
         cached = build_tables(catalog)
         object.__setattr__(catalog, "_tables", cached)
     return cached
+
+
+def model_on_gpu(tables: Tables, models, gpus, precision, *, input_tokens, output_tokens,
+                 kv_precision=None, scale_up_domain=None, **engine) -> Throughput:
+    """Throughput of `models` served on `gpus` at `precision` (arrays of ids, broadcast).
+
+    Gathers every model and GPU property the throughput stage needs, fits each request to the
+    model's context window, and passes `engine` settings through (usable_hbm_fraction,
+    max_tpot_s, gpus_per_replica, max_batch_size, max_tokens_per_step, cached_input_share).
+    `kv_precision` defaults to BF16 for BF16 serving, else FP8; `scale_up_domain` to the GPU's.
+    """
+    precision = np.asarray(precision)
+    if kv_precision is None:
+        kv_precision = np.where(precision == "bf16", "bf16", "fp8")
+    input_tokens, output_tokens = fit_to_context(
+        input_tokens, output_tokens, np.nan_to_num(tables.model(models, "context_length"), nan=np.inf))
+    return serving_throughput(
+        input_tokens=input_tokens, output_tokens=output_tokens,
+        total_params=tables.model(models, "total_params"),
+        active_params=tables.model(models, "active_params"),
+        layers=tables.model(models, "layers"),
+        attention_heads=tables.model(models, "attention_heads"),
+        attention_dims=attention_dims(tables, models),
+        prefill_attention_dims=prefill_attention_dims(tables, models),
+        kv_values_per_token_per_layer=kv_values_per_token_per_layer(tables, models),
+        weight_bytes_per_param=weight_bytes(tables, models, precision),
+        kv_bytes=precision_bytes(kv_precision),
+        peak_flops=tables.peak_flops(gpus, precision),
+        memory_bandwidth=tables.gpu(gpus, "memory_bandwidth"),
+        hbm_capacity=tables.gpu(gpus, "hbm_capacity"),
+        scale_up_domain=(tables.gpu(gpus, "scale_up_domain") if scale_up_domain is None
+                         else scale_up_domain),
+        eta_flops=tables.eta_flops(gpus, precision),
+        eta_bw=tables.gpu(gpus, "eta_bandwidth"),
+        eta_moe=tables.gpu(gpus, "eta_moe"),
+        layer_overhead_s=tables.gpu(gpus, "layer_overhead"),
+        attention_peak_flops=tables.gpu(gpus, "peak_flops_bf16"),
+        sliding_window=np.nan_to_num(tables.model(models, "sliding_window"), nan=np.inf),
+        sliding_layer_share=np.nan_to_num(tables.model(models, "sliding_layer_share")),
+        experts=np.nan_to_num(tables.model(models, "experts")),
+        experts_per_token=np.nan_to_num(tables.model(models, "experts_per_token")),
+        **engine,
+    )

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .stages import cost, demand, fleet, power
-from .lookup import weight_bytes, Tables, attention_dims, prefill_attention_dims, kv_values_per_token_per_layer, precision_bytes
-from .stages.throughput import Throughput, fit_to_context, serving_throughput
+from .lookup import Tables, model_on_gpu
+from .stages.throughput import Throughput
 from .units import SECONDS_PER_YEAR
 
 OPTIONS = ("frontier-api", "hosted-open-weight", "domestic-buildout")
@@ -174,40 +174,14 @@ def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
                     gpu_column: str | None = None) -> Throughput:
     """Throughput for both tiers of an option's settings, shape (rows, tiers)."""
     models = np.stack([_col(rows, f"{prefix}_frontier_model"), _col(rows, f"{prefix}_open_model")], 1)
-    gpus = _col(rows, gpu_column or f"{prefix}_gpu")[:, None]
-    precision = _col(rows, f"{prefix}_precision")[:, None]
-    kv_precision = np.where(precision == "bf16", "bf16", "fp8")
-    input_tokens, output_tokens = fit_to_context(
-        work["input_per_request"][:, None], work["output_per_request"][:, None],
-        np.nan_to_num(tables.model(models, "context_length"), nan=np.inf))
-    return serving_throughput(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_params=tables.model(models, "total_params"),
-        active_params=tables.model(models, "active_params"),
-        layers=tables.model(models, "layers"),
-        attention_heads=tables.model(models, "attention_heads"),
-        attention_dims=attention_dims(tables, models),
-        prefill_attention_dims=prefill_attention_dims(tables, models),
-        kv_values_per_token_per_layer=kv_values_per_token_per_layer(tables, models),
-        weight_bytes_per_param=weight_bytes(tables, models, precision),
-        kv_bytes=precision_bytes(kv_precision),
-        peak_flops=tables.peak_flops(gpus, precision),
-        memory_bandwidth=tables.gpu(gpus, "memory_bandwidth"),
-        hbm_capacity=tables.gpu(gpus, "hbm_capacity"),
-        scale_up_domain=tables.gpu(gpus, "scale_up_domain"),
-        eta_flops=tables.eta_flops(gpus, precision),
-        eta_bw=tables.gpu(gpus, "eta_bandwidth"),
-        eta_moe=tables.gpu(gpus, "eta_moe"),
-        layer_overhead_s=tables.gpu(gpus, "layer_overhead"),
-        attention_peak_flops=tables.gpu(gpus, "peak_flops_bf16"),
+    return model_on_gpu(
+        tables, models, _col(rows, gpu_column or f"{prefix}_gpu")[:, None],
+        _col(rows, f"{prefix}_precision")[:, None],
+        input_tokens=work["input_per_request"][:, None],
+        output_tokens=work["output_per_request"][:, None],
         usable_hbm_fraction=_f(rows, "usable_hbm_fraction")[:, None],
         max_tpot_s=_f(rows, f"{prefix}_max_tpot")[:, None],
         gpus_per_replica=_f(rows, f"{prefix}_gpus_per_replica")[:, None],
-        sliding_window=np.nan_to_num(tables.model(models, "sliding_window"), nan=np.inf),
-        sliding_layer_share=np.nan_to_num(tables.model(models, "sliding_layer_share")),
-        experts=np.nan_to_num(tables.model(models, "experts")),
-        experts_per_token=np.nan_to_num(tables.model(models, "experts_per_token")),
         cached_input_share=work["cached_input_share"][:, None],
         max_batch_size=_f(rows, "max_batch_size")[:, None],
         max_tokens_per_step=_f(rows, "max_tokens_per_step")[:, None],
