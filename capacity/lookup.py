@@ -152,12 +152,37 @@ def model_on_gpu(tables: Tables, models, gpus, precision, *, input_tokens, outpu
     model's context window, and passes `engine` settings through (usable_hbm_fraction,
     max_tpot_s, gpus_per_replica, max_batch_size, max_tokens_per_step, cached_input_share).
     `kv_precision` defaults to BF16 for BF16 serving, else FP8; `scale_up_domain` to the GPU's.
+    Rows with identical inputs (a sweep over demand repeats the same request shapes) are
+    computed once: the inputs are factorised, the stage runs on the distinct rows, and the
+    results are gathered back.
     """
     precision = np.asarray(precision)
     if kv_precision is None:
         kv_precision = np.where(precision == "bf16", "bf16", "fp8")
+    if scale_up_domain is None:
+        scale_up_domain = tables.gpu(gpus, "scale_up_domain")
+    inputs = {"models": models, "gpus": gpus, "precision": precision, "kv": kv_precision,
+              "domain": scale_up_domain, "input": input_tokens, "output": output_tokens, **engine}
+    names = list(inputs)
+    arrays = np.broadcast_arrays(*(np.asarray(inputs[name]) for name in names))
+    shape = arrays[0].shape
+    flat = pd.DataFrame({name: array.ravel() for name, array in zip(names, arrays)})
+    codes = flat.groupby(names, sort=False, dropna=False).ngroup().to_numpy()
+    _, first = np.unique(codes, return_index=True)
+    distinct = {name: flat[name].to_numpy()[first] for name in names}
+    result = _serve(tables, distinct.pop("models"), distinct.pop("gpus"), distinct.pop("precision"),
+                    distinct.pop("kv"), distinct.pop("domain"), distinct.pop("input"),
+                    distinct.pop("output"), distinct)
+    expand = lambda values: values[codes].reshape(shape)
+    return Throughput(**{name: expand(getattr(result, name)) for name in Throughput.__dataclass_fields__})
+
+
+def _serve(tables, models, gpus, precision, kv_precision, scale_up_domain, input_tokens,
+           output_tokens, engine) -> Throughput:
     input_tokens, output_tokens = fit_to_context(
-        input_tokens, output_tokens, np.nan_to_num(tables.model(models, "context_length"), nan=np.inf))
+        input_tokens.astype(float), output_tokens.astype(float),
+        np.nan_to_num(tables.model(models, "context_length"), nan=np.inf))
+    engine = {name: value.astype(float) for name, value in engine.items()}
     return serving_throughput(
         input_tokens=input_tokens, output_tokens=output_tokens,
         total_params=tables.model(models, "total_params"),
@@ -172,8 +197,7 @@ def model_on_gpu(tables: Tables, models, gpus, precision, *, input_tokens, outpu
         peak_flops=tables.peak_flops(gpus, precision),
         memory_bandwidth=tables.gpu(gpus, "memory_bandwidth"),
         hbm_capacity=tables.gpu(gpus, "hbm_capacity"),
-        scale_up_domain=(tables.gpu(gpus, "scale_up_domain") if scale_up_domain is None
-                         else scale_up_domain),
+        scale_up_domain=scale_up_domain.astype(float),
         eta_flops=tables.eta_flops(gpus, precision),
         eta_bw=tables.gpu(gpus, "eta_bandwidth"),
         eta_moe=tables.gpu(gpus, "eta_moe"),

@@ -17,9 +17,10 @@ from capacity.options import evaluate
 from capacity.rows import scenario_rows
 
 
-def sweep_rows(n_rows: int, seed: int = 0) -> tuple[pd.DataFrame, object]:
+def sweep_rows(n_rows: int, seed: int = 0, vary_shapes: bool = False) -> tuple[pd.DataFrame, object]:
     """`n_rows` rows: the default scenario's rows repeated as distinct sweep members, each with
-    its own demand scale (a Monte-Carlo-like sweep over demand)."""
+    its own demand scale (a Monte-Carlo-like sweep over demand) and, with `vary_shapes`, its own
+    tokens per request (so no two rows share a throughput computation)."""
     scenario = capacity.load_scenario()
     base = scenario_rows(scenario)
     copies = int(np.ceil(n_rows / len(base)))
@@ -28,6 +29,8 @@ def sweep_rows(n_rows: int, seed: int = 0) -> tuple[pd.DataFrame, object]:
     rows["scenario"] = rows["scenario"].astype(str) + "#" + member.astype(str)
     rng = np.random.default_rng(seed)
     rows["potential_users"] *= rng.lognormal(0.0, 0.5, copies)[member]
+    if vary_shapes:
+        rows["input_tokens"] *= rng.lognormal(0.0, 0.3, n_rows)
     return rows, tables_for(scenario.catalog)
 
 
@@ -37,6 +40,13 @@ def test_whole_chain_on_a_million_rows_in_one_call(benchmark):
     cells, results, shared = benchmark.pedantic(evaluate, args=(rows, tables), rounds=1, iterations=1)
     assert shared["present"].sum() == cells.n_series * cells.n_years
     assert np.isfinite(results["domestic-buildout"]["total"][shared["present"]]).all()
+
+
+@pytest.mark.benchmark(group="chain")
+def test_whole_chain_on_a_hundred_thousand_distinct_request_shapes(benchmark):
+    """The worst case for the throughput stage: every row a different request shape."""
+    rows, tables = sweep_rows(100_000, vary_shapes=True)
+    benchmark.pedantic(evaluate, args=(rows, tables), rounds=1, iterations=1)
 
 
 @pytest.mark.benchmark(group="chain")
