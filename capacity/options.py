@@ -52,10 +52,11 @@ ROW_COLUMNS = {
     "fa_gpu": "GPU id", "fa_precision": "bf16|fp8|fp4", "fa_max_tpot": "[s], inf for none",
     "fa_gpus_per_replica": "[GPU], NaN to choose", "fa_pue": "[1]", "fa_grid_co2_intensity": "[kg/J]",
     # hosted-open-weight
-    "ho_frontier_model": "model id", "ho_open_model": "model id", "ho_gpu": "GPU id",
+    "ho_frontier_model": "model id", "ho_open_model": "model id",
+    "ho_gpu": "GPU generation rented this year (roadmap)",
     "ho_precision": "", "ho_max_tpot": "[s]", "ho_gpus_per_replica": "[GPU]", "ho_pue": "[1]",
     "ho_domestic": "rented GPUs stand on national soil [bool]",
-    "ho_rental_price": "[USD/GPU/s]", "ho_rental_price_change": "[1/yr]", "ho_price_year": "[yr]",
+    "ho_rental_price": "of this year's GPU, at the price year [USD/GPU/s]", "ho_rental_price_change": "[1/yr]", "ho_price_year": "[yr]",
     # domestic-buildout
     "do_frontier_model": "model id", "do_open_model": "model id",
     "do_gpu": "reference GPU id (what capacity is counted in)",

@@ -16,9 +16,8 @@ from .catalog import Catalog
 from .scenario import Case, LogisticAdoption, Scenario
 
 
-def _roadmap(case: Case, years: np.ndarray) -> np.ndarray:
-    """GPU generation the domestic buildout buys each year: the newest roadmap entry so far."""
-    settings = case.options.domestic_buildout
+def _roadmap(settings, years: np.ndarray) -> np.ndarray:
+    """GPU generation an option uses each year: the newest roadmap entry so far, else its GPU."""
     if not settings.gpu_roadmap:
         return np.full(years.shape, settings.gpu, dtype=object)
     entry_years = np.array(sorted(settings.gpu_roadmap), dtype=int)
@@ -99,10 +98,10 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
         fa_gpu=fa.offshore.gpu, fa_precision=fa.offshore.precision,
         fa_max_tpot=inf_or(fa.offshore.max_tpot_ms), fa_gpus_per_replica=nan_or(fa.offshore.gpus_per_replica),
         fa_pue=fa.offshore.pue, fa_grid_co2_intensity=fa.offshore_grid_co2_intensity,
-        ho_frontier_model=ho.frontier_tier.model, ho_open_model=ho.open_tier.model, ho_gpu=ho.gpu,
+        ho_frontier_model=ho.frontier_tier.model, ho_open_model=ho.open_tier.model,
         ho_precision=ho.precision, ho_max_tpot=inf_or(ho.max_tpot_ms),
         ho_gpus_per_replica=nan_or(ho.gpus_per_replica), ho_pue=ho.pue,
-        ho_domestic=float(ho.location == "domestic"), ho_rental_price=ho.rental_price,
+        ho_domestic=float(ho.location == "domestic"),
         ho_rental_price_change=ho.rental_price_change, ho_price_year=float(ho.price_year),
         do_frontier_model=do.frontier_tier.model, do_open_model=do.open_tier.model, do_gpu=do.gpu,
         do_precision=do.precision, do_max_tpot=inf_or(do.max_tpot_ms),
@@ -115,16 +114,24 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
                               + math.ceil(max(do.build_lead_time, do.grid_connection_lead_time) - 1e-9)),
         do_bridge=do.bridge,
     )
-    bought = _roadmap(case, year_of)
+    # rented fleets move to the generation of the year; its price comes from the catalogue
+    # unless it is the option's own GPU, whose price the scenario may set
+    rented = _roadmap(ho, year_of)
+    out["ho_gpu"] = rented
+    out["ho_rental_price"] = np.where(rented == ho.gpu, ho.rental_price,
+                                      _catalog_value(catalog, rented, "rental_price"))
+    bought = _roadmap(do, year_of)
     out["do_gpu_bought"] = bought
-    catalog_cost = pd.Series(bought).map({g: _server_cost(catalog, g) for g in set(bought)})
-    out["do_server_capex"] = np.where(bought == do.gpu, do.server_capex, catalog_cost.to_numpy(float))
+    out["do_server_capex"] = np.where(bought == do.gpu, do.server_capex,
+                                      _catalog_value(catalog, bought, "server_cost"))
     return out
 
 
-def _server_cost(catalog: Catalog, gpu: str) -> float:
-    row = catalog.get("gpus", gpu, "server_cost")
-    return float(row.value) if row is not None else math.nan
+def _catalog_value(catalog: Catalog, gpus: np.ndarray, parameter: str) -> np.ndarray:
+    """A GPU property per row, looked up once per distinct GPU."""
+    values = {g: catalog.get("gpus", g, parameter) for g in set(gpus)}
+    return pd.Series(gpus).map({g: float(r.value) if r is not None else math.nan
+                                for g, r in values.items()}).to_numpy(float)
 
 
 def scenario_rows(scenario: Scenario) -> pd.DataFrame:

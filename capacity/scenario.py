@@ -174,6 +174,7 @@ class FrontierApi(Strict):
 class HostedOpenWeight(GpuServing):
     frontier_tier: ServedTier
     open_tier: ServedTier
+    gpu_roadmap: dict[int, str] = Field(default_factory=dict)
     location: Literal["domestic", "offshore"]
     rental_price: Q("USD/GPU/h", "USD/GPU/s", ge=0.0)
     rental_price_change: Rate
@@ -540,13 +541,14 @@ def check_raw_identifiers(data: dict, source: str, lines: dict[tuple, int], cata
             error = _unknown_id(value, path, table, source, lines, catalog, variant_prefix)
             if error:
                 raise error
-    roadmap = _get(data, ("options", "domestic-buildout", "gpu_roadmap"))
-    if isinstance(roadmap, dict):
-        for year, gpu in roadmap.items():
-            path = ("options", "domestic-buildout", "gpu_roadmap", year)
-            error = _unknown_id(str(gpu), path, "gpus", source, lines, catalog, variant_prefix)
-            if error:
-                raise error
+    for option in ("hosted-open-weight", "domestic-buildout"):
+        roadmap = _get(data, ("options", option, "gpu_roadmap"))
+        if isinstance(roadmap, dict):
+            for year, gpu in roadmap.items():
+                path = ("options", option, "gpu_roadmap", year)
+                error = _unknown_id(str(gpu), path, "gpus", source, lines, catalog, variant_prefix)
+                if error:
+                    raise error
 
 
 def check_identifiers(case: Case, source: str, lines: dict[tuple, int], catalog: Catalog,

@@ -28,6 +28,11 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     temporary_path = Path(temporary)
     try:
         write(temporary_path)
+        # mkstemp makes the file private; give it the mode a new file would have (or the old one's)
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask
+        os.chmod(temporary_path, mode)
         with open(temporary_path, "rb") as done:
             os.fsync(done.fileno())
         os.replace(temporary_path, path)
