@@ -358,9 +358,10 @@ def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
         if "adoption" not in use_case and catalog.get("use_cases", archetype, "adoption_midpoint_year"):
             for name, parameter in (("midpoint_year", "adoption_midpoint_year"),
                                     ("steepness", "adoption_steepness")):
-                _set_default(data, ("use_cases", uc_id, "adoption", name),
-                             catalog.get("use_cases", archetype, parameter.format(w=worldview)),
-                             used)
+                # a worldview's own row wins over the shared one
+                row = (catalog.get("use_cases", archetype, f"{parameter}_{worldview}")
+                       or catalog.get("use_cases", archetype, parameter))
+                _set_default(data, ("use_cases", uc_id, "adoption", name), row, used)
     options = data.get("options") or {}
     gpu = _get(options, ("hosted-open-weight", "gpu"))
     if isinstance(gpu, str):

@@ -129,6 +129,7 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "user_share": _p("", "share of the base who are potential users"),
         "adoption_2025": _p("", "share of potential users active in 2025"),
         "adoption_midpoint_year": _p("", "year adoption reaches half of the potential users"),
+        "adoption_midpoint_year_maximalist": _p("", "the same in the maximalist view"),
         "adoption_steepness": _p("1/yr", "logistic adoption rate"),
         "requests_per_user_per_day": _p("1/day", "requests per active user per working day"),
         "input_tokens_per_request": _p("token", "prompt and context tokens per request"),
