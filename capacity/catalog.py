@@ -142,13 +142,24 @@ class Catalog:
             path = directory / f"{table}.csv"
             if path.exists():
                 catalog.add(read_table(path, table))
-        for path in extra_files:
+        return catalog.with_files(tuple(extra_files)) if extra_files else catalog
+
+    def with_files(self, files: tuple[Path, ...]) -> "Catalog":
+        """A copy with the rows of `files` added (a row with the same table, id and parameter
+        replaces the library's)."""
+        copy = Catalog({table: dict(rows) for table, rows in self.rows.items()})
+        for path in files:
             table = path.stem
             if table not in TABLES:
                 raise InputError(str(path), "file name", repr(path.name),
                                  "one of " + ", ".join(f"{t}.csv" for t in TABLES))
-            catalog.add(read_table(path, table))
-        return catalog
+            copy.add(read_table(path, table))
+        return copy
+
+    def all_rows(self, table: str | None = None) -> list[Row]:
+        """Every row, by table then id then parameter."""
+        tables = [table] if table else list(self.rows)
+        return [row for t in tables for _, row in sorted(self.rows.get(t, {}).items())]
 
     def add(self, rows: list[Row]) -> None:
         for row in rows:

@@ -47,7 +47,10 @@ def main() -> None:
                    "stdout for json/csv.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="Output format (default: from the file suffix, else xlsx).")
-def run(scenario: str | None, output: str | None, fmt: str | None) -> None:
+@click.option("--assumptions", "files", multiple=True, metavar="CSV",
+              help="An assumption file whose rows add to or override the library (its name says "
+                   "the table, e.g. gpus.csv); repeatable.")
+def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[str, ...]) -> None:
     """Run every option on SCENARIO (a YAML file or a preset name; default: the embedded
     default scenario) and write the results.
 
@@ -57,6 +60,7 @@ def run(scenario: str | None, output: str | None, fmt: str | None) -> None:
       capacity run netherlands -o nl.xlsx
       capacity run my-country.yaml --format csv -o results.csv
       capacity run --format json -o - | jq '.results | length'
+      capacity run germany --assumptions quotes/gpus.csv   # a national GPU price quote
     """
     from .export.files import atomic_write
     from .export.tabular import to_csv, to_json
@@ -68,7 +72,7 @@ def run(scenario: str | None, output: str | None, fmt: str | None) -> None:
         fmt = suffix if suffix in FORMATS else "xlsx"
     if fmt == "xlsx" and output == "-":
         raise click.UsageError("an xlsx workbook cannot go to stdout; give -o PATH.xlsx")
-    loaded = load_scenario(scenario)
+    loaded = load_scenario(scenario, _catalog(files))
     plan = run_plan(loaded)
     if output is None:
         output = "-" if fmt in ("json", "csv") else f"{loaded.name}-plan.xlsx"
@@ -104,6 +108,77 @@ def _summary(plan) -> str:
                      f"{values['Power|Facility']:>9,.1f} {values['Grid|Share of consumption']:>7.2f} "
                      f"{values['Cost|Total'] / 1e6:>10,.0f} {values['Cost|Per million tokens']:>9.3f}")
     return "\n".join(lines)
+
+
+@main.group()
+def assumptions() -> None:
+    """Show the assumption library: values, units, ranges and sources.
+
+    \b
+    Examples:
+      capacity assumptions list
+      capacity assumptions list --table gpus
+      capacity assumptions show gpus:h100-sxm:board_power
+      capacity assumptions show h100-sxm
+      capacity assumptions list --file my-prices/gpus.csv   # check and show your own rows
+    """
+
+
+def _catalog(files):
+    from .catalog import Catalog, default_catalog
+    return default_catalog().with_files(tuple(Path(f) for f in files)) if files else default_catalog()
+
+
+def _value_text(row) -> str:
+    unit = f" {row.unit_given}" if row.unit_given else ""
+    if row.low == row.low or row.high == row.high:  # a range is given
+        low = "" if row.low != row.low else f"{_given(row, 'low')}"
+        high = "" if row.high != row.high else f"{_given(row, 'high')}"
+        return f"{row.value_given}{unit} [{low} .. {high}]"
+    return f"{row.value_given}{unit}"
+
+
+def _given(row, which: str) -> str:
+    from .units import convert, unit as parse_unit
+    from .schema import TABLES
+    spec = (TABLES[row.table].get(f"{row.id}.{row.parameter}") or TABLES[row.table].get(row.parameter))
+    value = getattr(row, which)
+    if spec and spec.unit is not None and row.unit_given:
+        value = convert(value, spec.unit, row.unit_given)
+    return f"{value:g}"
+
+
+@assumptions.command("list")
+@click.option("--table", type=click.Choice(["gpus", "models", "api_products", "efficiency",
+                                            "defaults", "countries", "use_cases"]),
+              help="Only this table.")
+@click.option("--file", "files", multiple=True, metavar="CSV",
+              help="Also load (and check) this assumption file; repeatable.")
+def assumptions_list(table, files) -> None:
+    """List assumption rows: identifier, value with unit and range, source and date."""
+    catalog = _catalog(files)
+    for row in catalog.all_rows(table):
+        click.echo(f"{row.key:<58} {_value_text(row):<40} {row.source[:70]} ({row.source_date})")
+
+
+@assumptions.command("show")
+@click.argument("identifier")
+@click.option("--file", "files", multiple=True, metavar="CSV", help="Also load this file.")
+def assumptions_show(identifier, files) -> None:
+    """Show one row (TABLE:ID:PARAMETER) or every row of an item (ID) in full."""
+    from .errors import InputError
+    catalog = _catalog(files)
+    rows = [row for row in catalog.all_rows() if identifier in (row.key, row.id)]
+    if not rows:
+        import difflib
+        keys = [row.key for row in catalog.all_rows()] + sorted({row.id for row in catalog.all_rows()})
+        close = difflib.get_close_matches(identifier, keys, n=1)
+        raise InputError(None, "identifier", repr(identifier), "TABLE:ID:PARAMETER or an item id",
+                         f"did you mean {close[0]!r}?" if close else None)
+    for row in rows:
+        click.echo(f"{row.key}\n  value:  {_value_text(row)}\n  source: {row.source}\n"
+                   f"  url:    {row.url}\n  date:   {row.source_date}\n"
+                   f"  file:   {row.file}:{row.line}" + (f"\n  notes:  {row.notes}" if row.notes else ""))
 
 
 @main.command()

@@ -612,10 +612,26 @@ def resolve_source(source: str | Path | None) -> Path:
 
 
 def load_scenario(source: str | Path | None = None, catalog: Catalog | None = None) -> Scenario:
-    """Load a scenario: a YAML path, a preset name, or None for the default scenario."""
-    catalog = catalog or default_catalog()
+    """Load a scenario: a YAML path, a preset name, or None for the default scenario.
+
+    A scenario may list its own assumption files (``assumptions: [national-prices.csv]``,
+    paths relative to the scenario file, each named after the table it adds to or overrides,
+    e.g. ``gpus.csv``): their rows are checked like the library's and win over it.
+    """
     path = resolve_source(source)
     data, lines = read_yaml(path)
+    extra = data.pop("assumptions", None) or []
+    if not isinstance(extra, list) or not all(isinstance(item, str) for item in extra):
+        raise InputError(f"{path}:{lines.get(('assumptions',), 1)}", "assumptions", repr(extra),
+                         "a list of CSV file paths")
+    if extra:
+        files = tuple((path.parent / item) for item in extra)
+        for i, file in enumerate(files):
+            if not file.exists():
+                raise InputError(f"{path}:{lines.get(('assumptions', i), 1)}", f"assumptions[{i}]",
+                                 f"{str(file)!r}, which does not exist", "an assumption CSV file")
+        catalog = (catalog or default_catalog()).with_files(files)
+    catalog = catalog or default_catalog()
     variants = data.pop("variants", None) or {}
     if not isinstance(variants, dict):
         raise InputError(f"{path}:{lines.get(('variants',), 1)}", "variants", repr(variants),
