@@ -108,3 +108,9 @@ def test_a_region_can_carry_its_own_statistics(tmp_path):
     region = load_scenario(write(tmp_path, text)).cases["realist"].regions["NLD"]
     assert region.population == 20e6
     assert region.electricity_consumption == pytest.approx(120e12 * 3600)   # J/yr
+
+
+def test_scenario_reference_in_docs_is_generated_from_the_models():
+    from capacity.scenario import field_reference
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "scenario.md").read_text()
+    assert doc.endswith(field_reference())
