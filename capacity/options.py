@@ -32,6 +32,7 @@ ROW_COLUMNS = {
     "adoption": "share of potential users active; NaN to use the logistic curve [1]",
     "adoption_saturation": "[1]", "adoption_midpoint_year": "[yr]", "adoption_steepness": "[1/yr]",
     "requests_per_user_per_day": "[1/day]", "working_days_per_year": "[day/yr]",
+    "demand_scale": "multiplies every use case's requests [1]",
     "input_tokens": "per request in the first year [token]",
     "output_tokens": "per request in the first year, reasoning included [token]",
     "token_growth": "[1/yr]", "frontier_share": "[1]", "peak_to_average": "[1]",
@@ -153,7 +154,8 @@ def workload(rows: pd.DataFrame) -> dict[str, np.ndarray]:
                         _f(rows, "adoption"))
     users = demand.active_users(_f(rows, "potential_users"), 1.0, adoption)
     working_days = _f(rows, "working_days_per_year")
-    requests = demand.requests_per_year(users, _f(rows, "requests_per_user_per_day"), working_days)
+    requests = demand.requests_per_year(users, _f(rows, "requests_per_user_per_day"),
+                                        working_days) * _f(rows, "demand_scale")
     input_per_request = demand.tokens_per_request(_f(rows, "input_tokens"), _f(rows, "token_growth"), since)
     output_per_request = demand.tokens_per_request(_f(rows, "output_tokens"), _f(rows, "token_growth"), since)
     share = _f(rows, "frontier_share")

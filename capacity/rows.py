@@ -84,6 +84,7 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
                  "max_tokens_per_step", "server_overhead", "idle_power_fraction"):
         out[name] = getattr(case.fleet, name)
     out["discount_rate"] = case.finance.discount_rate
+    out["demand_scale"] = case.demand.scale
 
     fa, ho, do = case.options.frontier_api, case.options.hosted_open_weight, case.options.domestic_buildout
     inf_or = lambda x: math.inf if x is None else x

@@ -209,6 +209,12 @@ class Finance(Strict):
     discount_rate: Q("1/yr", ge=0.0)
 
 
+class Demand(Strict):
+    """Scenario-wide demand knobs."""
+
+    scale: Q("", gt=0.0) = 1.0   # multiplies every use case's requests (a sensitivity)
+
+
 class Case(Strict):
     """One fully specified scenario: what the model runs on."""
 
@@ -220,6 +226,7 @@ class Case(Strict):
     horizon: Horizon
     regions: dict[str, Region] = Field(min_length=1)
     use_cases: dict[str, UseCase] = Field(min_length=1)
+    demand: Demand = Field(default_factory=Demand)
     fleet: Fleet
     options: Options
     finance: Finance
@@ -452,12 +459,14 @@ def _line_for(lines: dict[tuple, int], path: tuple, variant_prefix: tuple = ()) 
 
 
 def _format_error(error: dict, source: str, lines: dict[tuple, int], variant_prefix: tuple,
-                  used: dict[tuple, Row]) -> InputError:
+                  used: dict[tuple, Row], overridden: dict[tuple, str]) -> InputError:
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p in (
         "function-after", "dict[int,constrained-float]"))))
     loc = tuple(p for p in loc if p not in ("LogisticAdoption",))
     key = ".".join(str(p) for p in loc) or "(top level)"
-    if loc in used:
+    if loc in overridden:
+        where = f"{SET_SOURCE} {overridden[loc]}"
+    elif loc in used:
         row = used[loc]
         where = f"{row.file}:{row.line}"
     else:
@@ -486,7 +495,8 @@ def _format_error(error: dict, source: str, lines: dict[tuple, int], variant_pre
 
 
 def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Catalog,
-                  variant_prefix: tuple = ()) -> tuple[Case, dict[tuple, Row]]:
+                  variant_prefix: tuple = (), overridden: dict[tuple, str] | None = None
+                  ) -> tuple[Case, dict[tuple, Row]]:
     """Fill a raw case from the library and validate it; errors are located in `source`."""
     data = copy.deepcopy(data)
     check_raw_identifiers(data, source, lines, catalog, variant_prefix)
@@ -496,7 +506,7 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
     except ValidationError as exc:
         rank = {"extra_forbidden": 0, "missing": 2}
         errors = sorted(exc.errors(), key=lambda e: rank.get(e["type"], 1))
-        first = _format_error(errors[0], source, lines, variant_prefix, used)
+        first = _format_error(errors[0], source, lines, variant_prefix, used, overridden or {})
         if len(errors) > 1:
             first.args = (f"{first.args[0]} (and {len(errors) - 1} more problem"
                           f"{'s' if len(errors) > 2 else ''})",)
@@ -611,8 +621,80 @@ def resolve_source(source: str | Path | None) -> Path:
     return preset
 
 
-def load_scenario(source: str | Path | None = None, catalog: Catalog | None = None) -> Scenario:
+SET_SOURCE = "--set"
+
+
+def parse_override(text: str) -> tuple[tuple, Any]:
+    """``PATH=VALUE`` -> (key path, value). VALUE is read as YAML (a number, or text such as
+    ``1.25`` or ``"700 W"``); the path is checked against the scenario's keys."""
+    path_text, sep, value_text = text.partition("=")
+    if not sep or not path_text.strip():
+        raise InputError(SET_SOURCE, None, repr(text), "PATH=VALUE, e.g. options.domestic-buildout.pue=1.25")
+    path = tuple(int(p) if p.isdigit() else p for p in path_text.strip().split("."))
+    _check_override_path(path, path_text.strip())
+    try:
+        value = yaml.safe_load(value_text) if value_text.strip() else None
+    except yaml.YAMLError:
+        value = value_text.strip()
+    return path, value
+
+
+@dataclass(frozen=True)
+class _Mapping:
+    """A mapping level of the scenario (regions, use cases, roadmaps): any key, then `inner`."""
+
+    inner: Any
+
+
+def _node_for(annotation: Any) -> Any:
+    """What lies below a field: a pydantic model, a `_Mapping`, or None for a value."""
+    if getattr(annotation, "__origin__", None) is dict:
+        return _Mapping(_node_for(annotation.__args__[1]))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    models = [a for a in getattr(annotation, "__args__", ())
+              if isinstance(a, type) and issubclass(a, BaseModel)]
+    return models[0] if models else None
+
+
+def _check_override_path(path: tuple, text: str) -> None:
+    """Refuse a path that names no scenario key, with the keys allowed where it went wrong."""
+    node: Any = Case
+    for depth, key in enumerate(path):
+        if isinstance(node, _Mapping):
+            node = node.inner
+            continue
+        if node is None:
+            raise InputError(SET_SOURCE, text, f"a key below the value "
+                             f"{'.'.join(map(str, path[:depth]))!r}", "a path that ends at a value")
+        fields = {info.alias or name: info for name, info in node.model_fields.items()}
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            where = ".".join(map(str, path[:depth]))
+            raise InputError(SET_SOURCE, text, f"no key {key!r}" + (f" under {where!r}" if where else ""),
+                             "one of " + ", ".join(sorted(fields)),
+                             f"did you mean {close[0]!r}?" if close else None)
+        node = _node_for(fields[key].annotation)
+    if isinstance(node, _Mapping) or (isinstance(node, type) and issubclass(node, BaseModel)):
+        raise InputError(SET_SOURCE, text, "a path that ends at a section", "a path to one value")
+
+
+def _set_path(data: dict, path: tuple, value: Any) -> None:
+    target = data
+    for key in path[:-1]:
+        if not isinstance(target.get(key), dict):
+            target[key] = {}
+        target = target[key]
+    target[path[-1]] = value
+
+
+def load_scenario(source: str | Path | None = None, catalog: Catalog | None = None,
+                  overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Load a scenario: a YAML path, a preset name, or None for the default scenario.
+
+    `overrides` are ``PATH=VALUE`` settings (``demand.scale=2``,
+    ``options.domestic-buildout.pue=1.25``, ``regions.NLD.electricity_price=0.2 USD/kWh``)
+    applied to every variant after its own overrides, and validated like the file.
 
     A scenario may list its own assumption files (``assumptions: [national-prices.csv]``,
     paths relative to the scenario file, each named after the table it adds to or overrides,
@@ -638,17 +720,27 @@ def load_scenario(source: str | Path | None = None, catalog: Catalog | None = No
                          "a mapping of variant names to overrides")
     cases: dict[str, Case] = {}
     used_by_case: dict[str, dict[tuple, Row]] = {}
+    settings = [parse_override(text) for text in overrides]
+    set_lines = {key: text for key, text in zip((p for p, _ in settings), overrides)}
+
+    def with_overrides(raw: dict) -> dict:
+        for key, value in settings:
+            _set_path(raw, key, value)
+        return raw
+
     if not variants:
-        case, used = validate_case(data, str(path), lines, catalog)
+        case, used = validate_case(with_overrides(copy.deepcopy(data)), str(path), lines, catalog,
+                                   overridden=set_lines)
         cases[case.name] = case
         used_by_case[case.name] = used
-    for variant, overrides in variants.items():
-        if not isinstance(overrides, dict):
+    for variant, variant_overrides in variants.items():
+        if not isinstance(variant_overrides, dict):
             raise InputError(f"{path}:{lines.get(('variants', variant), 1)}", f"variants.{variant}",
-                             repr(overrides), "a mapping of overrides")
-        merged = _deep_merge(data, overrides)
+                             repr(variant_overrides), "a mapping of overrides")
+        merged = with_overrides(_deep_merge(data, variant_overrides))
         merged["name"] = str(variant)
-        case, used = validate_case(merged, str(path), lines, catalog, ("variants", variant))
+        case, used = validate_case(merged, str(path), lines, catalog, ("variants", variant),
+                                   overridden=set_lines)
         cases[str(variant)] = case
         used_by_case[str(variant)] = used
     return Scenario(name=str(data.get("name", path.stem)), source=str(path), cases=cases,
