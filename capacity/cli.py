@@ -12,7 +12,46 @@ import click
 
 from . import __version__
 
-FORMATS = ("xlsx", "json", "csv")
+FORMATS = ("xlsx", "json", "csv", "iamc")
+
+SET_HELP = ("Override one scenario value, PATH=VALUE with units allowed; repeatable. Paths are the "
+            "scenario's keys joined by dots (docs/scenario.md lists them all), e.g. "
+            "demand.scale=2, options.domestic-buildout.pue=1.25, "
+            "regions.NLD.electricity_price='0.2 USD/kWh', use_cases.drafting.frontier_share=0.5.")
+
+
+def _set_option(function):
+    return click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help=SET_HELP)(function)
+
+
+class _Progress:
+    """A status line on stderr for work that takes over a second; silent when stderr is not a
+    terminal (pipes, CI logs)."""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.timer = None
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            import threading
+            self.timer = threading.Timer(1.0, lambda: click.echo(f"capacity: {self.message}…", err=True))
+            self.timer.daemon = True
+            self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+def _load_and_run(scenario, files, overrides):
+    from .plan import run as run_plan
+    from .scenario import load_scenario
+    loaded = load_scenario(scenario, _catalog(files), overrides)
+    with _Progress(f"running {loaded.name} ({len(loaded.cases)} scenario"
+                   f"{'s' if len(loaded.cases) != 1 else ''}, 3 options)"):
+        return loaded, run_plan(loaded)
 
 
 class _Group(click.Group):
@@ -50,7 +89,9 @@ def main() -> None:
 @click.option("--assumptions", "files", multiple=True, metavar="CSV",
               help="An assumption file whose rows add to or override the library (its name says "
                    "the table, e.g. gpus.csv); repeatable.")
-def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[str, ...]) -> None:
+@_set_option
+def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[str, ...],
+        overrides: tuple[str, ...]) -> None:
     """Run every option on SCENARIO (a YAML file or a preset name; default: the embedded
     default scenario) and write the results.
 
@@ -61,21 +102,30 @@ def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[
       capacity run my-country.yaml --format csv -o results.csv
       capacity run --format json -o - | jq '.results | length'
       capacity run germany --assumptions quotes/gpus.csv   # a national GPU price quote
+      capacity run --set demand.scale=2 --set options.domestic-buildout.pue=1.25
+      capacity run --format iamc -o results.xlsx      # IAMC wide table (pyam, IIASA explorers)
     """
+    from . import __version__ as version
     from .export.files import atomic_write
-    from .export.tabular import to_csv, to_json
-    from .plan import run as run_plan
-    from .scenario import load_scenario
+    from .export.tabular import to_csv, to_json, write_iamc
 
     if fmt is None:
         suffix = Path(output).suffix.lstrip(".").lower() if output and output != "-" else ""
         fmt = suffix if suffix in FORMATS else "xlsx"
     if fmt == "xlsx" and output == "-":
         raise click.UsageError("an xlsx workbook cannot go to stdout; give -o PATH.xlsx")
-    loaded = load_scenario(scenario, _catalog(files))
-    plan = run_plan(loaded)
+    loaded, plan = _load_and_run(scenario, files, overrides)
     if output is None:
-        output = "-" if fmt in ("json", "csv") else f"{loaded.name}-plan.xlsx"
+        output = "-" if fmt in ("json", "csv", "iamc") else f"{loaded.name}-plan.xlsx"
+    if fmt == "iamc":
+        model_name = f"capacity {version}"
+        if output == "-":
+            from .export.tabular import to_iamc
+            sys.stdout.write(to_iamc(plan.results, model_name).to_csv(index=False, lineterminator="\n"))
+        else:
+            write_iamc(plan.results, output, model_name)
+            click.echo(f"wrote {output}", err=True)
+        return
     if fmt == "xlsx":
         from .export.workbook import write_workbook
         atomic_write(output, lambda path: write_workbook(plan, path))
@@ -108,6 +158,78 @@ def _summary(plan) -> str:
                      f"{values['Power|Facility']:>9,.1f} {values['Grid|Share of consumption']:>7.2f} "
                      f"{values['Cost|Total'] / 1e6:>10,.0f} {values['Cost|Per million tokens']:>9.3f}")
     return "\n".join(lines)
+
+
+@main.command()
+@click.argument("scenario", required=False)
+@click.option("--require", "required", multiple=True, metavar="EXPR",
+              help="A check, e.g. 'Grid|Share of consumption[domestic-buildout, 2030] <= 2 %' or "
+                   "'cheapest(2030) == hosted-open-weight'; repeatable. Adds to the scenario's checks:.")
+@click.option("--junit", "junit_path", metavar="PATH", help="Also write a JUnit XML report.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--assumptions", "files", multiple=True, metavar="CSV", help="Extra assumption file.")
+@_set_option
+def check(scenario, required, junit_path, fmt, files, overrides) -> None:
+    """Run SCENARIO and evaluate checks on its results: exit 0 when all hold, 1 when any
+    fails, 2 for bad input.
+
+    \b
+    Grammar: VARIABLE[OPTION, YEAR] OP NUMBER [UNIT], optionally [OPTION, YEAR, REGION] or
+    [OPTION, YEAR, REGION, SCENARIO]; OP is <, <=, >, >=, ==, !=; and cheapest(YEAR) == OPTION.
+    \b
+    Examples:
+      capacity check my-country.yaml --junit checks.xml
+      capacity check --require 'Grid|Share of consumption[domestic-buildout, 2030] <= 2 %'
+      capacity check --require 'Cost|Per million tokens[hosted-open-weight, 2028] < 1.5 USD/Mtok'
+      capacity check --require 'cheapest(2030) == frontier-api' --format json
+    """
+    from .checks import evaluate_checks, parse_check, to_json, to_junit, to_text
+    from .export.files import atomic_write
+
+    loaded, plan = _load_and_run(scenario, files, overrides)
+    checks = [parse_check(text, where) for text, where in loaded.checks]
+    checks += [parse_check(text, "--require") for text in required]
+    if not checks:
+        raise click.UsageError("no checks: give --require EXPR or a scenario with checks:")
+    results = evaluate_checks(plan.results, checks)
+    if junit_path:
+        atomic_write(junit_path, lambda path: path.write_text(to_junit(results), encoding="utf-8"))
+    click.echo(to_json(results) if fmt == "json" else to_text(results), nl=fmt != "json")
+    sys.exit(0 if all(r.ok for r in results) else 1)
+
+
+@main.command()
+@click.argument("before")
+@click.argument("after")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text",
+              show_default=True, help="markdown: a table for a pull-request comment or CI summary.")
+@click.option("--rtol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+              help="Relative tolerance below which a value counts as unchanged.")
+@click.option("--assumptions", "files", multiple=True, metavar="CSV", help="Extra assumption file.")
+@_set_option
+def diff(before, after, fmt, rtol, files, overrides) -> None:
+    """Compare two runs: BEFORE and AFTER are scenarios (files or presets) or saved JSON
+    results; --set applies to AFTER. Lists the values that changed, largest relative change
+    first. Exit 0 unless the input is bad (2).
+
+    \b
+    Examples:
+      capacity diff netherlands netherlands --set demand.scale=2
+      capacity run --format json -o old.json; capacity diff old.json netherlands --format markdown
+      capacity diff germany france
+    """
+    from .diff import diff_results, read_results_json, to_markdown, to_text
+
+    def results_of(source, settings):
+        if source.lower().endswith(".json"):
+            if settings:
+                raise click.UsageError("--set applies to a scenario, not to saved JSON results")
+            return read_results_json(source)
+        return _load_and_run(source, files, settings)[1].results
+
+    changes = diff_results(results_of(before, ()), results_of(after, overrides), rtol=rtol)
+    label = after + "".join(f" --set {o}" for o in overrides)
+    click.echo(to_markdown(changes, before, label) if fmt == "markdown" else to_text(changes))
 
 
 @main.group()
@@ -155,7 +277,13 @@ def _given(row, which: str) -> str:
 @click.option("--file", "files", multiple=True, metavar="CSV",
               help="Also load (and check) this assumption file; repeatable.")
 def assumptions_list(table, files) -> None:
-    """List assumption rows: identifier, value with unit and range, source and date."""
+    """List assumption rows: identifier, value with unit and range, source and date.
+
+    \b
+    Examples:
+      capacity assumptions list --table countries
+      capacity assumptions list --file my-quotes/gpus.csv
+    """
     catalog = _catalog(files)
     for row in catalog.all_rows(table):
         click.echo(f"{row.key:<58} {_value_text(row):<40} {row.source[:70]} ({row.source_date})")
@@ -165,7 +293,13 @@ def assumptions_list(table, files) -> None:
 @click.argument("identifier")
 @click.option("--file", "files", multiple=True, metavar="CSV", help="Also load this file.")
 def assumptions_show(identifier, files) -> None:
-    """Show one row (TABLE:ID:PARAMETER) or every row of an item (ID) in full."""
+    """Show one row (TABLE:ID:PARAMETER) or every row of an item (ID) in full.
+
+    \b
+    Examples:
+      capacity assumptions show defaults:facility:pue_hyperscale
+      capacity assumptions show NLD
+    """
     from .errors import InputError
     catalog = _catalog(files)
     rows = [row for row in catalog.all_rows() if identifier in (row.key, row.id)]

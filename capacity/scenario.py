@@ -227,6 +227,7 @@ class Case(Strict):
     regions: dict[str, Region] = Field(min_length=1)
     use_cases: dict[str, UseCase] = Field(min_length=1)
     demand: Demand = Field(default_factory=Demand)
+    checks: list[str] = Field(default_factory=list)   # `capacity check` expressions
     fleet: Fleet
     options: Options
     finance: Finance
@@ -407,6 +408,8 @@ class Scenario:
     cases: dict[str, Case]
     assumptions_used: dict[str, dict[tuple, Row]] = field(default_factory=dict)
     catalog: Catalog = field(default_factory=default_catalog, repr=False)
+    checks: list[tuple[str, str]] = field(default_factory=list)
+    """The scenario's `checks:` expressions, each with where it is written (file:line)."""
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
@@ -743,8 +746,10 @@ def load_scenario(source: str | Path | None = None, catalog: Catalog | None = No
                                    overridden=set_lines)
         cases[str(variant)] = case
         used_by_case[str(variant)] = used
+    checks = [(str(text), f"{path}:{lines.get(('checks', i), lines.get(('checks',), 1))}")
+              for i, text in enumerate(data.get("checks") or [])]
     return Scenario(name=str(data.get("name", path.stem)), source=str(path), cases=cases,
-                    assumptions_used=used_by_case, catalog=catalog)
+                    assumptions_used=used_by_case, catalog=catalog, checks=checks)
 
 
 def field_reference() -> str:

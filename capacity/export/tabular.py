@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pandas as pd
+
+from ..errors import InputError
+from .files import atomic_write
 
 SCHEMA_VERSION = 1
 
@@ -24,3 +28,48 @@ def to_json(results: pd.DataFrame) -> str:
 def to_csv(results: pd.DataFrame) -> str:
     """The tidy table, one value a row, full float precision."""
     return results.to_csv(index=False, lineterminator="\n", float_format="%.17g")
+
+
+IAMC_INDEX = ["model", "scenario", "region", "variable", "unit"]
+
+
+def to_iamc(results: pd.DataFrame, model_name: str) -> pd.DataFrame:
+    """The results as an IAMC wide table: ``model, scenario, region, variable, unit`` and one
+    column per year (int labels), one row per time series.
+
+    IAMC readers (pyam) need (model, scenario, region, variable, unit) to be unique, and the
+    results have one series per supply option. The option goes into the scenario name,
+    ``"{scenario}|{option}"`` (e.g. ``realist|frontier-api``), so each option is its own IAMC
+    scenario and variable names stay those of `plan.VARIABLES`. `model_name` fills the ``model``
+    column (the CLI passes ``f"capacity {capacity.__version__}"``). Rows are grouped by IAMC
+    scenario, variables in the order of the results; a missing (series, year) is NaN.
+    """
+    scenario = results["scenario"].astype(str) + "|" + results["option"].astype(str)
+    data = results.assign(model=model_name, scenario=scenario)
+    wide = data.pivot(index=IAMC_INDEX, columns="year", values="value")
+    series = data[IAMC_INDEX].drop_duplicates()
+    rank = {name: i for i, name in enumerate(series["scenario"].unique())}
+    series = series.sort_values("scenario", key=lambda names: names.map(rank), kind="stable")
+    wide = wide.reindex(pd.MultiIndex.from_frame(series))
+    wide.columns = [int(year) for year in wide.columns]
+    return wide.reset_index()
+
+
+def write_iamc(results: pd.DataFrame, path: str | Path, model_name: str) -> Path:
+    """Write `to_iamc` as CSV (``.csv``) or Excel (``.xlsx``, sheet ``data`` as pyam expects).
+
+    The file is replaced atomically; another extension raises `InputError`.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InputError(str(path), None, f"the file extension {suffix or '(none)'!r}",
+                         "an IAMC output path ending in .csv or .xlsx")
+    table = to_iamc(results, model_name)
+
+    def write(temporary: Path) -> None:
+        if suffix == ".csv":
+            table.to_csv(temporary, index=False, lineterminator="\n")
+        else:
+            table.to_excel(temporary, sheet_name="data", index=False, engine="openpyxl")
+
+    return atomic_write(path, write)
