@@ -241,7 +241,8 @@ def _domestic_fleet(rows, tables, cells, work, reference: Throughput, bought: Th
     worth = np.nan_to_num(worth, nan=1.0)
     gpu_bought = _col(rows, "do_gpu_bought")
     per_server = np.nan_to_num(cells.tier_value(tables.gpu(gpu_bought, "gpus_per_server")[:, None]), nan=1.0)
-    life = cells.tier_value(_f(rows, "do_server_lifetime")[:, None])[..., 0]
+    # settings constant over a series' years: take them from any year the series has
+    life = np.nanmax(cells.tier_value(_f(rows, "do_server_lifetime")[:, None]), axis=-1)
     purchases_ref = fleet.replacement_purchases(required, life)
     bought_gpus = np.ceil(purchases_ref / worth / per_server - 1e-9) * per_server
     gpus = fleet.standing(bought_gpus, life)
@@ -261,14 +262,15 @@ def _domestic_fleet(rows, tables, cells, work, reference: Throughput, bought: Th
     pue = cells.series_value(_f(rows, "do_pue"))
     rate = cells.series_value(_f(rows, "do_discount_rate"))
     s_life = life[:, 0]
-    f_life = cells.series_value(_f(rows, "do_facility_lifetime"))[:, 0]
-    g_life = cells.series_value(_f(rows, "do_grid_lifetime"))[:, 0]
+    f_life = np.nanmax(cells.series_value(_f(rows, "do_facility_lifetime")), axis=-1)
+    g_life = np.nanmax(cells.series_value(_f(rows, "do_grid_lifetime")), axis=-1)
     nameplate_total = np.nan_to_num(nameplate).sum(axis=1)
     facility_it_added = np.diff(np.maximum.accumulate(nameplate_total, axis=-1), axis=-1, prepend=0.0)
     facility_spent = facility_it_added * np.nan_to_num(cells.series_value(_f(rows, "do_facility_capex")))
     grid_spent = facility_it_added * np.nan_to_num(pue) * np.nan_to_num(
         cells.series_value(_f(rows, "do_grid_connection_capex")))
-    crf = lambda life_years: cost.capital_recovery_factor(np.nan_to_num(rate[:, :1]), life_years[:, None])
+    series_rate = np.nanmax(rate, axis=-1, keepdims=True)
+    crf = lambda life_years: cost.capital_recovery_factor(series_rate, life_years[:, None])
     capital = (fleet.standing(server_capex_spent.sum(axis=1) * crf(s_life), s_life)
                + fleet.standing(facility_spent * crf(f_life), f_life)
                + fleet.standing(grid_spent * crf(g_life), g_life))
@@ -373,8 +375,8 @@ def evaluate(rows: pd.DataFrame, tables: Tables) -> tuple[Cells, dict[str, dict[
         "peak_demand": cells.series_value(_f(rows, "peak_demand")),
         "co2_intensity": cells.series_value(_f(rows, "grid_co2_intensity")),
         "discount_rate": cells.series_value(_f(rows, "discount_rate")),
-        "year": cells.first_grid_year + np.arange(cells.n_years)[None, :] + 0 * cells.series_value(
-            _f(rows, "first_year")),
+        "year": np.broadcast_to(cells.first_grid_year + np.arange(cells.n_years, dtype=float),
+                                (cells.n_series, cells.n_years)),
         "first_year": cells.series_value(_f(rows, "first_year")),
         "present": cells.present(),
     }

@@ -114,3 +114,20 @@ def test_plan_lists_the_assumptions_it_used_with_sources(default_plan):
     assert "countries:NLD:population" in set(used["id"])
     assert "defaults:facility:pue_hyperscale" in set(used["id"])
     assert used["source"].str.len().min() > 0
+
+
+def test_variants_with_different_horizons_run_side_by_side(tmp_path):
+    import capacity
+    from capacity.scenario import SCENARIOS_DIR
+    text = (SCENARIOS_DIR / "netherlands.yaml").read_text().replace(
+        "  maximalist:\n    worldview: maximalist",
+        "  maximalist:\n    worldview: maximalist\n    horizon: {first_year: 2028, last_year: 2037}")
+    (tmp_path / "s.yaml").write_text(text)
+    results = capacity.run(capacity.load_scenario(tmp_path / "s.yaml")).results
+    span = results.groupby("scenario")["year"].agg(["min", "max"])
+    assert span.loc["maximalist"].tolist() == [2028, 2037] and span.loc["realist"].tolist() == [2026, 2035]
+    required = results[results["variable"].isin(REQUIRED_VARIABLES)]
+    assert np.isfinite(required["value"]).all()
+    capital = results.query("scenario == 'maximalist' and option == 'domestic-buildout' and "
+                            "variable == 'Cost|Capital'").set_index("year")["value"]
+    assert (capital.loc[:2032] == 0).all() and (capital.loc[2033:] > 0).all()   # arrives 2028 + 5
