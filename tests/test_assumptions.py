@@ -112,3 +112,16 @@ def test_a_users_file_overrides_a_library_row_without_editing_the_package(tmp_pa
         " and scenario == 'realist'")["value"].iloc[0]
     assert pick(quoted) == pytest.approx(pick(base) / 2, rel=1e-9)   # 2026 rents H100s only
     assert "Ministry tender" in set(quoted.assumptions["source"])
+
+
+@pytest.mark.parametrize("name", ["calibration.csv", "batch-sizes.csv", "crosschecks.csv"])
+def test_evidence_files_name_a_source_and_a_date_on_every_row(name):
+    import pandas as pd
+    from capacity.units import unit
+    frame = pd.read_csv(ASSUMPTIONS_DIR / name, dtype=str, keep_default_na=False)
+    for column in ("source", "url", "source_date"):
+        empty = frame.loc[frame[column].str.strip() == "", "id"].tolist()
+        assert not empty, (name, column, empty)
+    if "unit" in frame:
+        for text in frame["unit"]:
+            unit(text.replace("CO2", "").strip())   # parses with the package registry
