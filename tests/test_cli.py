@@ -100,3 +100,27 @@ def test_version_and_help(runner):
     for command in ([], ["run"], ["throughput"], ["calibrate"]):
         result = runner.invoke(main, command + ["--help"])
         assert result.exit_code == 0 and "Examples" in result.output
+
+
+def test_the_same_inputs_give_a_byte_identical_workbook(runner, tmp_path):
+    first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    assert runner.invoke(main, ["run", "-o", str(first)]).exit_code == 0
+    assert runner.invoke(main, ["run", "-o", str(second)]).exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
+    from openpyxl import load_workbook
+    assert load_workbook(first)["Summary"]["A1"].value.startswith("Headline figures")
+
+
+def test_user_text_is_written_as_text_never_as_a_formula(tmp_path):
+    from capacity.scenario import SCENARIOS_DIR
+    text = (SCENARIOS_DIR / "netherlands.yaml").read_text().replace(
+        "  drafting: {}", "  '=HYPERLINK(\"http://x\")': {archetype: drafting}")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(text)
+    out = tmp_path / "plan.xlsx"
+    result = CliRunner().invoke(main, ["run", str(scenario), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    from openpyxl import load_workbook
+    demand = load_workbook(out)["Demand"]
+    cells = [c for row in demand.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert cells and all(c.data_type == "s" for c in cells)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -59,7 +62,30 @@ def write_workbook(plan, path: Path) -> None:
                                     "requests_per_user_per_day", "input_tokens", "output_tokens",
                                     "frontier_share", "peak_to_average"]])
     _write_frame(book.create_sheet("Assumptions"), plan.assumptions)
+    # fixed document times, then fixed archive times: the same inputs give the same bytes
+    book.properties.created = book.properties.modified = FIXED_TIME
     book.save(path)
+    _normalise_archive(Path(path))
+
+
+FIXED_TIME = dt.datetime(2000, 1, 1)
+
+
+def _normalise_archive(path: Path) -> None:
+    """Rewrite the xlsx (a zip) with every entry stamped at one fixed time, in the same order,
+    so that two runs on the same inputs produce byte-identical files."""
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    # openpyxl stamps the save time as "modified" whatever the properties say
+    entries = [(info, re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>" + stamp + rb"\g<2>", data)
+                if info.filename == "docProps/core.xml" else data) for info, data in entries]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            stamped = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            stamped.compress_type = zipfile.ZIP_DEFLATED
+            stamped.external_attr = info.external_attr
+            target.writestr(stamped, data)
 
 
 def _write_frame_at(sheet, frame: pd.DataFrame) -> None:
