@@ -20,7 +20,7 @@ import pandas as pd
 
 from .errors import InputError
 from .schema import TABLES, Parameter
-from .units import describe_unit, to_magnitude
+from .units import convert, describe_unit, to_magnitude
 
 ASSUMPTIONS_DIR = Path(__file__).resolve().parent.parent / "assumptions"
 """The packaged library: the repository's `assumptions/` (installed alongside the package)."""
@@ -52,6 +52,14 @@ class Row:
     def key(self) -> str:
         """Identifier used in provenance: ``table:id:parameter``."""
         return f"{self.table}:{self.id}:{self.parameter}"
+
+    def given(self, magnitude: float) -> float:
+        """A canonical magnitude of this row (its low or high) back in the unit the row is
+        written in."""
+        spec = _parameter_spec(self.table, self.id, self.parameter)
+        if spec is None or spec.unit is None or not self.unit_given or math.isnan(magnitude):
+            return magnitude
+        return float(convert(magnitude, spec.unit, self.unit_given))
 
     @property
     def text(self) -> str:

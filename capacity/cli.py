@@ -253,21 +253,11 @@ def _catalog(files):
 
 def _value_text(row) -> str:
     unit = f" {row.unit_given}" if row.unit_given else ""
-    if row.low == row.low or row.high == row.high:  # a range is given
-        low = "" if row.low != row.low else f"{_given(row, 'low')}"
-        high = "" if row.high != row.high else f"{_given(row, 'high')}"
+    if row.low == row.low or row.high == row.high:  # a range is given (NaN != NaN)
+        low = "" if row.low != row.low else f"{row.given(row.low):g}"
+        high = "" if row.high != row.high else f"{row.given(row.high):g}"
         return f"{row.value_given}{unit} [{low} .. {high}]"
     return f"{row.value_given}{unit}"
-
-
-def _given(row, which: str) -> str:
-    from .units import convert, unit as parse_unit
-    from .schema import TABLES
-    spec = (TABLES[row.table].get(f"{row.id}.{row.parameter}") or TABLES[row.table].get(row.parameter))
-    value = getattr(row, which)
-    if spec and spec.unit is not None and row.unit_given:
-        value = convert(value, spec.unit, row.unit_given)
-    return f"{value:g}"
 
 
 @assumptions.command("list")

@@ -81,7 +81,8 @@ class Plan:
         records = [{
             "id": key, "table": row.table, "item": row.id, "parameter": row.parameter,
             "value": row.value_given, "unit": row.unit_given,
-            "low": row.low, "high": row.high, "source": row.source, "url": row.url,
+            "low": row.given(row.low), "high": row.given(row.high), "source": row.source,
+            "url": row.url,
             "source_date": row.source_date, "notes": row.notes,
             "used_for": ", ".join(sorted(set(paths)))} for key, (row, paths) in sorted(used.items())]
         return pd.DataFrame.from_records(records)

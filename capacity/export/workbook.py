@@ -1,4 +1,12 @@
-"""A first results workbook (openpyxl): summary, one sheet per option, demand, assumptions."""
+"""The results workbook (openpyxl): readable without the tool, the same layout every time.
+
+Sheets, in order: Summary (headline figures and native charts), Comparison (every required
+variable, option by option and year by year, in a fixed layout), one sheet per option (an
+Excel Table of the year-by-year results), Demand (use cases and their token volumes),
+Assumptions (every library value the run used) with Sources (one row per source) and Method.
+Exporters never compute model quantities: everything here is a view of `Plan.results`,
+`Plan.rows` and `Plan.assumptions`.
+"""
 
 from __future__ import annotations
 
@@ -7,68 +15,309 @@ import re
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..options import OPTIONS
+from ..plan import REQUIRED_VARIABLES, VARIABLES
 
-HEADLINE = ["Capacity|GPUs", "Power|Facility", "Energy|Electricity", "Grid|Share of consumption",
-            "Cost|Total", "Cost|Per million tokens", "Sovereignty|Domestic share"]
+FIXED_TIME = dt.datetime(2000, 1, 1)
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
+TITLE_FONT = Font(bold=True, size=13)
+
+SUMMARY_VARIABLES = ["Capacity|GPUs", "Power|Facility", "Energy|Electricity",
+                     "Grid|Share of consumption", "Cost|Total", "Cost|Per million tokens",
+                     "Cost|NPV", "Sovereignty|Domestic share"]
+NUMBER_FORMATS = {"GPU": "#,##0", "MW": "#,##0.0", "TWh/yr": "#,##0.000", "%": "0.000",
+                  "USD/yr": "#,##0", "USD": "#,##0", "USD/Mtok": "#,##0.000", "token/yr": "#,##0",
+                  "token/s": "#,##0", "t CO2/yr": "#,##0"}
 
 
-def _text(value):
-    """User text goes in as text, never as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+def number_format(unit: str) -> str:
+    """Thousands separators, no 15-digit floats."""
+    return NUMBER_FORMATS.get(unit, "#,##0.00")
 
 
-def _write_frame(sheet, frame: pd.DataFrame) -> None:
-    sheet.append([_text(str(c)) for c in frame.columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for record in frame.itertuples(index=False):
-        sheet.append([_text(v) if isinstance(v, str) else (None if pd.isna(v) else v)
-                      for v in record])
-    sheet.freeze_panes = "A2"
-    for i, column in enumerate(frame.columns, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = max(12, min(48, len(str(column)) + 4))
+def _put(sheet, row: int, column: int, value, fmt: str | None = None, bold: bool = False):
+    """Write one cell. Text is always stored as text, never read as a formula."""
+    cell = sheet.cell(row=row, column=column)
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        value = None
+    elif isinstance(value, np.generic):
+        value = value.item()
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+    if fmt:
+        cell.number_format = fmt
+    if bold:
+        cell.font = HEADER_FONT
+    return cell
+
+
+def _header(sheet, row: int, labels: list[str], start: int = 1) -> None:
+    for offset, label in enumerate(labels):
+        cell = _put(sheet, row, start + offset, label, bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _widths(sheet, widths: dict[int, float]) -> None:
+    for column, width in widths.items():
+        sheet.column_dimensions[get_column_letter(column)].width = width
 
 
 def write_workbook(plan, path: Path) -> None:
-    """Write the plan's results to an .xlsx at `path` (the caller makes it atomic)."""
-    results = plan.results
+    """Write the plan's workbook to `path` (the caller makes the write atomic)."""
     book = Workbook()
-    summary = book.active
-    summary.title = "Summary"
-    last = results["year"].max()
-    head = results[(results["year"] == last) & results["variable"].isin(HEADLINE)]
-    table = head.pivot_table(index=["scenario", "region", "variable", "unit"], columns="option",
-                             values="value", sort=False).reindex(columns=list(OPTIONS)).reset_index()
-    summary.append([f"Headline figures for {last}"])
-    summary["A1"].font = Font(bold=True, size=13)
-    summary.append([])
-    _write_frame_at(summary, table)
+    _summary(book.active, plan)
+    _comparison(book.create_sheet("Comparison"), plan)
     for option in OPTIONS:
-        sheet = book.create_sheet(option)
-        wide = results[results["option"] == option].pivot_table(
-            index=["scenario", "region", "variable", "unit"], columns="year", values="value",
-            sort=False).reset_index()
-        _write_frame(sheet, wide)
-    demand = book.create_sheet("Demand")
-    _write_frame(demand, plan.rows[["scenario", "region", "year", "use_case", "potential_users",
-                                    "requests_per_user_per_day", "input_tokens", "output_tokens",
-                                    "frontier_share", "peak_to_average"]])
-    _write_frame(book.create_sheet("Assumptions"), plan.assumptions)
-    # fixed document times, then fixed archive times: the same inputs give the same bytes
+        _option_sheet(book.create_sheet(option), plan, option)
+    _demand(book.create_sheet("Demand"), plan)
+    sources = _sources(plan.assumptions)
+    _assumptions(book.create_sheet("Assumptions"), plan.assumptions, sources)
+    _sources_sheet(book.create_sheet("Sources"), sources)
+    _method(book.create_sheet("Method"), plan)
     book.properties.created = book.properties.modified = FIXED_TIME
     book.save(path)
     _normalise_archive(Path(path))
 
 
-FIXED_TIME = dt.datetime(2000, 1, 1)
+def _years(results: pd.DataFrame) -> list[int]:
+    return sorted(int(y) for y in results["year"].unique())
+
+
+def _summary(sheet, plan) -> None:
+    """Headline figures for the first, a middle and the last year, and three native charts."""
+    sheet.title = "Summary"
+    results = plan.results
+    years = _years(results)
+    picked = sorted({years[0], years[len(years) // 2], years[-1]})
+    _put(sheet, 1, 1, f"{plan.scenario.name}: headline figures by option", bold=True).font = TITLE_FONT
+    _put(sheet, 2, 1, "GPUs, megawatts, energy and grid shares count what stands on national soil; "
+                      "costs include everything each option pays.")
+    row = 4
+    _header(sheet, row, ["scenario", "region", "option", "variable", "unit"]
+            + [str(y) for y in picked] + ["domestic capacity from"])
+    table = results[results["variable"].isin(SUMMARY_VARIABLES) & results["year"].isin(picked)]
+    wide = table.pivot_table(index=["scenario", "region", "option", "variable", "unit"],
+                             columns="year", values="value", sort=False)
+    share = results[results["variable"] == "Sovereignty|Domestic share"]
+    arrival = share[share["value"] > 0].groupby(["scenario", "region", "option"])["year"].min()
+    order = {v: i for i, v in enumerate(SUMMARY_VARIABLES)}
+    keys = sorted(wide.index, key=lambda k: (k[0], k[1], OPTIONS.index(k[2]), order[k[3]]))
+    for key in keys:
+        row += 1
+        for column, value in enumerate(key, start=1):
+            _put(sheet, row, column, value)
+        for offset, year in enumerate(picked):
+            _put(sheet, row, 6 + offset, float(wide.loc[key, year]), number_format(key[4]))
+        year = arrival.get(key[:3])
+        _put(sheet, row, 6 + len(picked), int(year) if year is not None else "never")
+    _widths(sheet, {1: 12, 2: 8, 3: 20, 4: 28, 5: 10, 6: 16, 7: 16, 8: 16, 9: 14})
+    sheet.freeze_panes = "A5"
+    _summary_charts(sheet, plan, row + 3)
+
+
+def _summary_charts(sheet, plan, top: int) -> None:
+    """Cost per year (lines), facility MW (columns) and share of national electricity (lines),
+    by option, for the first scenario and region; the data sit in a block beside the charts."""
+    results = plan.results
+    first = results.iloc[0]
+    years = _years(results[(results["scenario"] == first["scenario"])])
+    block = 12
+    charts = [("Cost|Total", "Cost per year by option", "USD per year", LineChart),
+              ("Power|Facility", "Facility power by option", "MW", BarChart),
+              ("Grid|Share of consumption", "Share of national electricity by option", "%", LineChart)]
+    row = top
+    _put(sheet, row, block, f"Chart data: scenario {first['scenario']}, region {first['region']}", bold=True)
+    for variable, title, axis, kind in charts:
+        row += 1
+        _header(sheet, row, ["year"] + list(OPTIONS), start=block)
+        data = results[(results["scenario"] == first["scenario"]) & (results["region"] == first["region"])
+                       & (results["variable"] == variable)].pivot_table(
+            index="year", columns="option", values="value").reindex(columns=list(OPTIONS))
+        for offset, year in enumerate(years, start=1):
+            _put(sheet, row + offset, block, int(year))
+            for column, option in enumerate(OPTIONS, start=1):
+                _put(sheet, row + offset, block + column, float(data.loc[year, option]),
+                     number_format(VARIABLES[variable][2]))
+        chart = kind()
+        if kind is BarChart:
+            chart.type = "col"
+        chart.title = f"{title} ({first['scenario']}, {first['region']})"
+        chart.y_axis.title = axis
+        chart.x_axis.title = "year"
+        chart.legend.position = "b"
+        chart.height, chart.width = 7.5, 16
+        chart.add_data(Reference(sheet, min_col=block + 1, max_col=block + len(OPTIONS), min_row=row,
+                                 max_row=row + len(years)), titles_from_data=True)
+        chart.set_categories(Reference(sheet, min_col=block, min_row=row + 1, max_row=row + len(years)))
+        sheet.add_chart(chart, f"A{top + 1 + 16 * charts.index((variable, title, axis, kind))}")
+        row += len(years) + 1
+
+
+def _comparison(sheet, plan) -> None:
+    """Every required variable, option by option, year by year; the same cell always holds
+    the same quantity: one block per (scenario, region), rows in a fixed order, years by
+    position in the horizon (the calendar year is in the block's header row)."""
+    results = plan.results
+    horizon = max(len(_years(results[results["scenario"] == s])) for s in results["scenario"].unique())
+    _put(sheet, 1, 1, "Comparison: required variables by option and year", bold=True).font = TITLE_FONT
+    row = 3
+    for scenario, region in results[["scenario", "region"]].drop_duplicates().itertuples(index=False):
+        data = results[(results["scenario"] == scenario) & (results["region"] == region)]
+        years = _years(data)
+        _header(sheet, row, ["scenario", "region", "variable", "option", "unit"]
+                + [str(y) for y in years] + [""] * (horizon - len(years)))
+        wide = data.pivot_table(index=["variable", "option"], columns="year", values="value")
+        for variable in REQUIRED_VARIABLES:
+            for option in OPTIONS:
+                row += 1
+                for column, value in enumerate((scenario, region, variable, option,
+                                                VARIABLES[variable][2]), start=1):
+                    _put(sheet, row, column, value)
+                for offset, year in enumerate(years):
+                    _put(sheet, row, 6 + offset, float(wide.loc[(variable, option), year]),
+                         number_format(VARIABLES[variable][2]))
+        row += 2
+    _widths(sheet, {1: 12, 2: 8, 3: 28, 4: 20, 5: 10})
+    sheet.freeze_panes = "F4"
+
+
+def _option_sheet(sheet, plan, option: str) -> None:
+    """The option's results, one row per (scenario, region, variable), years across, as an
+    Excel Table with filters; units in the headers."""
+    data = plan.results[plan.results["option"] == option]
+    years = _years(data)
+    wide = data.pivot_table(index=["scenario", "region", "variable", "unit"], columns="year",
+                            values="value", sort=False).reset_index()
+    _header(sheet, 1, ["scenario", "region", "variable", "unit"] + [str(y) for y in years])
+    for row, record in enumerate(wide.itertuples(index=False), start=2):
+        for column, value in enumerate(record[:4], start=1):
+            _put(sheet, row, column, value)
+        for offset, value in enumerate(record[4:]):
+            _put(sheet, row, 5 + offset, float(value), number_format(record[3]))
+    last = get_column_letter(4 + len(years))
+    table = Table(displayName=re.sub(r"\W", "_", option), ref=f"A1:{last}{len(wide) + 1}")
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    sheet.add_table(table)
+    sheet.freeze_panes = "E2"
+    _widths(sheet, {1: 12, 2: 8, 3: 30, 4: 10, **{5 + i: 16 for i in range(len(years))}})
+
+
+def _demand(sheet, plan) -> None:
+    """Use cases, their settings and their derived token volumes per year."""
+    rows = plan.rows
+    tokens = plan.results[plan.results["variable"].isin(["Demand|Tokens", "Demand|Peak output rate"])
+                          & (plan.results["option"] == OPTIONS[0])]
+    columns = [("scenario", None), ("region", None), ("year", None), ("use_case", None),
+               ("potential_users", "#,##0"), ("requests_per_user_per_day", "0.00"),
+               ("input_tokens", "#,##0"), ("output_tokens", "#,##0"), ("frontier_share", "0.00"),
+               ("peak_to_average", "0.00")]
+    _header(sheet, 1, ["scenario", "region", "year", "use case", "potential users",
+                       "requests per user per working day [1/day]",
+                       "input tokens per request, first year [token]",
+                       "output tokens per request, first year [token]",
+                       "frontier share [1]", "peak-to-average [1]"])
+    for row, record in enumerate(rows[[c for c, _ in columns]].itertuples(index=False), start=2):
+        for column, ((_, fmt), value) in enumerate(zip(columns, record), start=1):
+            _put(sheet, row, column, value, fmt)
+    start = len(rows) + 4
+    _put(sheet, start, 1, "Totals by year (all use cases)", bold=True)
+    wide = tokens.pivot_table(index=["scenario", "region", "year"], columns="variable",
+                              values="value").reset_index()
+    _header(sheet, start + 1, ["scenario", "region", "year", "tokens [token/yr]", "peak output rate [token/s]"])
+    for row, record in enumerate(wide.itertuples(index=False), start=start + 2):
+        for column, value in enumerate(record[:3], start=1):
+            _put(sheet, row, column, value)
+        _put(sheet, row, 4, float(record[wide.columns.get_loc("Demand|Tokens")]), "#,##0")
+        _put(sheet, row, 5, float(record[wide.columns.get_loc("Demand|Peak output rate")]), "#,##0")
+    sheet.freeze_panes = "A2"
+    _widths(sheet, {1: 12, 2: 8, 3: 8, 4: 22, **{c: 16 for c in range(5, 11)}})
+
+
+def _sources(assumptions: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct source (publisher and title, URL, date), numbered S1, S2, ..."""
+    if assumptions.empty:
+        return pd.DataFrame(columns=["ref", "source", "url", "source_date"])
+    sources = assumptions[["source", "url", "source_date"]].drop_duplicates().sort_values(
+        ["source", "url", "source_date"]).reset_index(drop=True)
+    sources.insert(0, "ref", [f"S{i}" for i in range(1, len(sources) + 1)])
+    return sources
+
+
+def _assumptions(sheet, assumptions: pd.DataFrame, sources: pd.DataFrame) -> None:
+    """Every library value the run used, with its range and a reference into Sources."""
+    refs = {tuple(r[1:]): r[0] for r in sources.itertuples(index=False)}
+    labels = ["identifier", "value", "unit", "low", "high", "source", "source date", "ref",
+              "used for", "notes"]
+    _header(sheet, 1, labels)
+    for row, record in enumerate(assumptions.itertuples(index=False), start=2):
+        values = [record.id, _number_or_text(record.value), record.unit, record.low, record.high,
+                  record.source,
+                  record.source_date, refs.get((record.source, record.url, record.source_date), ""),
+                  record.used_for, record.notes]
+        for column, value in enumerate(values, start=1):
+            _put(sheet, row, column, value)
+    sheet.freeze_panes = "B2"
+    _widths(sheet, {1: 42, 2: 14, 3: 12, 4: 10, 5: 10, 6: 60, 7: 12, 8: 6, 9: 40, 10: 80})
+
+
+def _number_or_text(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _sources_sheet(sheet, sources: pd.DataFrame) -> None:
+    _header(sheet, 1, ["ref", "source", "url or document", "date"])
+    for row, record in enumerate(sources.itertuples(index=False), start=2):
+        for column, value in enumerate(record, start=1):
+            _put(sheet, row, column, value)
+    sheet.freeze_panes = "A2"
+    _widths(sheet, {1: 6, 2: 80, 3: 80, 4: 12})
+
+
+METHOD = [
+    "Demand: users x adoption x requests per working day x tokens per request (growing yearly); "
+    "peak token rate = a working day's mean rate x peak-to-average.",
+    "Throughput per GPU: calibrated roofline of continuous batching (dense layers, routed experts "
+    "and attention each bound by memory bandwidth or compute; batch limited by KV-cache memory, "
+    "engine limits and the latency target); see docs/methodology.md.",
+    "GPUs = ceil(peak GPU-seconds per second / utilisation / replica) x (1 + redundancy), "
+    "rounded to servers; the domestic fleet buys vintages that retire and are replaced.",
+    "IT power = GPUs x board power x server overhead x (idle + (1 - idle) x busy share); "
+    "facility power = IT power x PUE; energy from the mean load over a year of 365.25 days.",
+    "Cost: API tokens x prices (cached input at its price); rental of the peak-sized fleet all "
+    "year; buildout capital x capital recovery factor r(1+r)^n/((1+r)^n-1) + energy + O&M; "
+    "cost per million tokens = total cost / tokens x 10^6; NPV at the scenario's discount rate.",
+]
+
+
+def _method(sheet, plan) -> None:
+    from .. import __version__
+    from ..catalog import ASSUMPTIONS_DIR
+    _put(sheet, 1, 1, "Method in brief", bold=True).font = TITLE_FONT
+    for row, line in enumerate(METHOD, start=3):
+        _put(sheet, row, 1, line)
+    row = len(METHOD) + 4
+    library = sorted(p.name for p in ASSUMPTIONS_DIR.glob("*.csv"))
+    for label, value in (("capacity version", __version__),
+                         ("scenario", f"{plan.scenario.name} ({Path(plan.scenario.source).name})"),
+                         ("assumption library", ", ".join(library))):
+        _put(sheet, row, 1, label, bold=True)
+        _put(sheet, row, 2, value)
+        row += 1
+    _widths(sheet, {1: 30, 2: 100})
 
 
 def _normalise_archive(path: Path) -> None:
@@ -86,12 +335,3 @@ def _normalise_archive(path: Path) -> None:
             stamped.compress_type = zipfile.ZIP_DEFLATED
             stamped.external_attr = info.external_attr
             target.writestr(stamped, data)
-
-
-def _write_frame_at(sheet, frame: pd.DataFrame) -> None:
-    sheet.append([str(c) for c in frame.columns])
-    for cell in sheet[sheet.max_row]:
-        cell.font = Font(bold=True)
-    for record in frame.itertuples(index=False):
-        sheet.append([_text(v) if isinstance(v, str) else (None if pd.isna(v) else v)
-                      for v in record])

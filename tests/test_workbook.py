@@ -1,0 +1,63 @@
+"""The results workbook: sheet layout, values equal to Plan.results, native charts."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from capacity.export.workbook import write_workbook
+from capacity.options import OPTIONS
+from capacity.plan import REQUIRED_VARIABLES
+
+
+@pytest.fixture(scope="module")
+def workbook(default_plan, tmp_path_factory):
+    path = tmp_path_factory.mktemp("book") / "plan.xlsx"
+    write_workbook(default_plan, path)
+    return path
+
+
+def test_sheets_in_order(workbook):
+    assert load_workbook(workbook).sheetnames == [
+        "Summary", "Comparison", *OPTIONS, "Demand", "Assumptions", "Sources", "Method"]
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_option_sheet_reads_back_as_the_results(workbook, default_plan, option):
+    sheet = pd.read_excel(workbook, sheet_name=option)
+    long = sheet.melt(id_vars=["scenario", "region", "variable", "unit"], var_name="year")
+    long["year"] = long["year"].astype(int)
+    expected = default_plan.results[default_plan.results["option"] == option]
+    merged = expected.merge(long, on=["scenario", "region", "variable", "unit", "year"],
+                            suffixes=("", "_sheet"))
+    assert len(merged) == len(expected)
+    np.testing.assert_allclose(merged["value_sheet"], merged["value"], rtol=1e-15)
+    table = load_workbook(workbook)[option].tables
+    assert len(table) == 1
+
+
+def test_comparison_holds_every_required_variable_in_a_fixed_layout(workbook, default_plan):
+    sheet = pd.read_excel(workbook, sheet_name="Comparison", header=None, skiprows=2)
+    headers = sheet.index[sheet[0] == "scenario"]
+    first = sheet.iloc[headers[0] + 1: headers[0] + 1 + len(REQUIRED_VARIABLES) * len(OPTIONS)]
+    assert first[2].tolist() == [v for v in REQUIRED_VARIABLES for _ in OPTIONS]
+    assert first[3].tolist() == list(OPTIONS) * len(REQUIRED_VARIABLES)
+    years = [int(y) for y in sheet.iloc[headers[0], 5:15]]
+    results = default_plan.results.set_index(["scenario", "region", "variable", "option", "year"])["value"]
+    for _, row in first.iterrows():
+        for offset, year in enumerate(years):
+            assert row[5 + offset] == pytest.approx(results[(row[0], row[1], row[2], row[3], year)],
+                                                    rel=1e-15, abs=1e-300)
+
+
+def test_summary_has_three_titled_native_charts(workbook):
+    charts = load_workbook(workbook)["Summary"]._charts
+    assert len(charts) == 3
+
+
+def test_assumptions_reference_sources(workbook, default_plan):
+    assumptions = pd.read_excel(workbook, sheet_name="Assumptions")
+    sources = pd.read_excel(workbook, sheet_name="Sources")
+    assert len(assumptions) == len(default_plan.assumptions)
+    assert set(assumptions["ref"]) <= set(sources["ref"])
+    assert {"identifier", "value", "unit", "low", "high", "source", "source date"} <= set(assumptions.columns)
