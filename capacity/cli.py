@@ -48,7 +48,13 @@ class _Progress:
 def _load_and_run(scenario, files, overrides):
     from .plan import run as run_plan
     from .scenario import load_scenario
-    loaded = load_scenario(scenario, _catalog(files), overrides)
+    from .template import is_template, read_template
+    if scenario and is_template(scenario):
+        if overrides:
+            raise click.UsageError("--set applies to YAML scenarios; edit the workbook's cells instead")
+        loaded = read_template(scenario, _catalog(files))
+    else:
+        loaded = load_scenario(scenario, _catalog(files), overrides)
     with _Progress(f"running {loaded.name} ({len(loaded.cases)} scenario"
                    f"{'s' if len(loaded.cases) != 1 else ''}, 3 options)"):
         return loaded, run_plan(loaded)
@@ -92,8 +98,8 @@ def main() -> None:
 @_set_option
 def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[str, ...],
         overrides: tuple[str, ...]) -> None:
-    """Run every option on SCENARIO (a YAML file or a preset name; default: the embedded
-    default scenario) and write the results.
+    """Run every option on SCENARIO (a YAML file, a filled Excel template, or a preset name;
+    default: the embedded default scenario) and write the results.
 
     \b
     Examples:
@@ -230,6 +236,26 @@ def diff(before, after, fmt, rtol, files, overrides) -> None:
     changes = diff_results(results_of(before, ()), results_of(after, overrides), rtol=rtol)
     label = after + "".join(f" --set {o}" for o in overrides)
     click.echo(to_markdown(changes, before, label) if fmt == "markdown" else to_text(changes))
+
+
+@main.command()
+@click.argument("path")
+@click.option("--scenario", "scenario", metavar="SCENARIO",
+              help="Pre-fill with this scenario (a YAML file or preset) instead of the default.")
+def template(path, scenario) -> None:
+    """Write the Excel input template to PATH, pre-filled so that running it unchanged gives
+    the scenario's results; fill it in and run it with `capacity run PATH`.
+
+    \b
+    Examples:
+      capacity template my-country.xlsx
+      capacity template germany.xlsx --scenario germany
+      capacity run my-country.xlsx -o plan.xlsx
+    """
+    from .scenario import load_scenario
+    from .template import write_template
+    write_template(path, load_scenario(scenario))
+    click.echo(f"wrote {path}", err=True)
 
 
 @main.group()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import os
+import re
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -43,3 +47,33 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
         if temporary_path.exists():
             temporary_path.unlink()
     return path
+
+
+FIXED_TIME = dt.datetime(2000, 1, 1)
+"""The time stamped into every workbook we write, so the same inputs give the same bytes."""
+
+
+def reproducible_xlsx(data: bytes) -> bytes:
+    """An xlsx (a zip) with every entry, and the document's created and modified times,
+    stamped at `FIXED_TIME`, entries in the same order: byte-identical for identical content."""
+    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    output = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":   # openpyxl stamps the save time here
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
+                                 rb"\g<1>" + stamp + rb"\g<2>", content)
+            stamped = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            stamped.compress_type = zipfile.ZIP_DEFLATED
+            stamped.external_attr = info.external_attr
+            target.writestr(stamped, content)
+    return output.getvalue()
+
+
+def save_workbook(book, path: Path) -> None:
+    """Save an openpyxl workbook to `path` reproducibly (see `reproducible_xlsx`)."""
+    buffer = io.BytesIO()
+    book.save(buffer)
+    Path(path).write_bytes(reproducible_xlsx(buffer.getvalue()))

@@ -10,9 +10,7 @@ Exporters never compute model quantities: everything here is a view of `Plan.res
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +22,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..options import OPTIONS
+from .files import save_workbook
 from ..plan import REQUIRED_VARIABLES, VARIABLES
 
-FIXED_TIME = dt.datetime(2000, 1, 1)
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 TITLE_FONT = Font(bold=True, size=13)
@@ -85,9 +83,7 @@ def write_workbook(plan, path: Path) -> None:
     _assumptions(book.create_sheet("Assumptions"), plan.assumptions, sources)
     _sources_sheet(book.create_sheet("Sources"), sources)
     _method(book.create_sheet("Method"), plan)
-    book.properties.created = book.properties.modified = FIXED_TIME
-    book.save(path)
-    _normalise_archive(Path(path))
+    save_workbook(book, Path(path))
 
 
 def _years(results: pd.DataFrame) -> list[int]:
@@ -318,20 +314,3 @@ def _method(sheet, plan) -> None:
         _put(sheet, row, 2, value)
         row += 1
     _widths(sheet, {1: 30, 2: 100})
-
-
-def _normalise_archive(path: Path) -> None:
-    """Rewrite the xlsx (a zip) with every entry stamped at one fixed time, in the same order,
-    so that two runs on the same inputs produce byte-identical files."""
-    with zipfile.ZipFile(path) as source:
-        entries = [(info, source.read(info.filename)) for info in source.infolist()]
-    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    # openpyxl stamps the save time as "modified" whatever the properties say
-    entries = [(info, re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>" + stamp + rb"\g<2>", data)
-                if info.filename == "docProps/core.xml" else data) for info, data in entries]
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for info, data in entries:
-            stamped = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
-            stamped.compress_type = zipfile.ZIP_DEFLATED
-            stamped.external_attr = info.external_attr
-            target.writestr(stamped, data)

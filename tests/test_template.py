@@ -1,0 +1,243 @@
+"""The Excel input template: round trip, edits, refused input, determinism."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+
+import capacity
+import capacity.catalog
+from capacity.errors import InputError
+from capacity.template import is_template, read_template, write_template
+
+SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "demand-input.xlsx"
+KEYS = ["scenario", "region", "option", "variable", "unit", "year"]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    return write_template(tmp_path_factory.mktemp("template") / "plan.xlsx")
+
+
+def _copy(template: Path, tmp_path: Path, edit) -> Path:
+    """A copy of the template with `edit(book)` applied."""
+    book = openpyxl.load_workbook(template)
+    edit(book)
+    path = tmp_path / "plan.xlsx"
+    book.save(path)
+    return path
+
+
+def _row_of(sheet, key: str) -> int:
+    return next(row[0].row for row in sheet.iter_rows() if row[0].value == key)
+
+
+def _assert_same_results(a, b) -> None:
+    merged = a.merge(b, on=KEYS, how="outer", suffixes=("_a", "_b"), indicator=True)
+    assert (merged["_merge"] == "both").all()
+    np.testing.assert_allclose(merged["value_a"], merged["value_b"], rtol=1e-12, atol=0)
+
+
+def _value(results, option, variable, year, scenario="realist"):
+    row = results[(results.option == option) & (results.variable == variable)
+                  & (results.year == year) & (results.scenario == scenario)]
+    assert len(row) == 1
+    return float(row.value.iloc[0])
+
+
+def test_the_written_template_reads_back_to_the_default_results(template, default_plan):
+    scenario = read_template(template)
+    assert list(scenario.cases) == ["realist", "maximalist"]
+    _assert_same_results(capacity.run(scenario).results, default_plan.results)
+
+
+def test_the_shipped_template_reads_back_to_the_default_results(default_plan):
+    assert SHIPPED.exists()
+    _assert_same_results(capacity.run(read_template(SHIPPED)).results, default_plan.results)
+
+
+def test_the_template_has_the_sheets_styles_units_and_drop_downs(template):
+    book = openpyxl.load_workbook(template)
+    assert book.sheetnames[:5] == ["Instructions", "Scenario", "Region", "Use cases", "Options"]
+    uses = book["Use cases"]
+    header = [cell.value for cell in uses[1]]
+    units = dict(zip(header, [cell.value for cell in uses[2]]))
+    assert units["input_tokens"] == "token" and units["requests_per_user_per_day"] == "1/day"
+    assert uses["A3"].value == "drafting" and uses["A3"].fill.fgColor.rgb.endswith("FFF2CC")
+    region = book["Region"]
+    assert [c.value for c in region[1]][7:9] == ["electricity_consumption", "unit"]
+    assert region["I2"].value == "TWh/yr"
+    assert region["B2"].value is None and region["B2"].comment.text.startswith("from assumptions:")
+    options = book["Options"]
+    gpu_row = _row_of(options, "options.hosted-open-weight.gpu")
+    assert options.cell(gpu_row, 2).value == "h100-sxm"
+    rules = {str(dv.sqref): dv for dv in options.data_validations.dataValidation}
+    gpu_rule = next(dv for ref, dv in rules.items() if f"B{gpu_row}" in ref.split())
+    assert gpu_rule.type == "list" and gpu_rule.formula1.startswith("Lists!")
+    share = next(dv for dv in uses.data_validations.dataValidation if "N3" in str(dv.sqref))
+    assert (share.type, share.operator, share.formula1, share.formula2) == \
+        ("decimal", "between", "0", "1")
+    lists = book["Lists"]
+    assert lists["B1"].value == "gpus" and "h200-sxm" in [c.value for c in lists["B"]]
+    assert gpu_rule.formula1 == f"Lists!$B$2:$B${len(capacity.catalog.default_catalog().ids('gpus')) + 1}"
+
+
+def test_an_edited_template_changes_the_results(template, tmp_path, default_plan):
+    def edit(book):
+        uses = book["Use cases"]
+        uses["A11"], uses["B11"] = "more-drafting", "drafting"      # a ninth use case
+        options = book["Options"]
+        options.cell(_row_of(options, "options.hosted-open-weight.gpu"), 2).value = "h200-sxm"
+
+    scenario = read_template(_copy(template, tmp_path, edit))
+    assert "more-drafting" in scenario.cases["realist"].use_cases
+    assert scenario.cases["realist"].options.hosted_open_weight.gpu == "h200-sxm"
+    results, base = capacity.run(scenario).results, default_plan.results
+    tokens = _value(results, "frontier-api", "Demand|Tokens", 2030)
+    base_tokens = _value(base, "frontier-api", "Demand|Tokens", 2030)
+    assert tokens > base_tokens * 1.001
+    # before the roadmap's 2028 switch the hosted fleet is H200s: fewer of them than H100s
+    hosted = _value(results, "hosted-open-weight", "Capacity|GPUs", 2026)
+    base_hosted = _value(base, "hosted-open-weight", "Capacity|GPUs", 2026)
+    assert hosted != base_hosted
+    assert _value(results, "hosted-open-weight", "Capacity|GPUs", 2030) > \
+        _value(base, "hosted-open-weight", "Capacity|GPUs", 2030)   # same GPU, more tokens
+
+
+def _refused(path: Path) -> str:
+    with pytest.raises(InputError) as caught:
+        read_template(path)
+    return str(caught.value)
+
+
+def test_text_in_a_number_cell_is_refused_naming_the_cell(template, tmp_path):
+    def edit(book):
+        book["Use cases"]["J3"] = "many"
+    path = _copy(template, tmp_path, edit)
+    message = _refused(path)
+    assert message.startswith(f"{path}:Use cases!J3: use_cases.drafting.input_tokens: found text "
+                              "'many'")
+    assert "expected a number in token" in message
+
+
+def test_a_formula_in_an_input_cell_is_refused(template, tmp_path):
+    def edit(book):
+        book["Use cases"]["J4"] = "=1000*2"
+    path = _copy(template, tmp_path, edit)
+    message = _refused(path)
+    assert message.startswith(f"{path}:Use cases!J4: ")
+    assert "found a formula '=1000*2'" in message
+
+
+def test_a_missing_sheet_is_refused(template, tmp_path):
+    path = _copy(template, tmp_path, lambda book: book.remove(book["Options"]))
+    assert _refused(path).startswith(f"{path}:Options: found no sheet 'Options'")
+
+
+def test_an_unknown_gpu_is_refused_naming_its_cell(template, tmp_path):
+    row = _row_of(openpyxl.load_workbook(template)["Options"], "options.hosted-open-weight.gpu")
+
+    def edit(book):
+        book["Options"].cell(row, 2).value = "h100-sxn"
+    path = _copy(template, tmp_path, edit)
+    message = _refused(path)
+    assert message.startswith(f"{path}:Options!B{row}: options.hosted-open-weight.gpu: found "
+                              "unknown id 'h100-sxn'")
+    assert "did you mean 'h100-sxm'?" in message
+
+
+def test_an_out_of_range_share_is_refused_naming_its_cell(template, tmp_path):
+    def edit(book):
+        book["Use cases"]["O5"] = 1.5     # frontier_share of agentic-coding
+    path = _copy(template, tmp_path, edit)
+    assert _refused(path).startswith(f"{path}:Use cases!O5: use_cases.agentic-coding.frontier_share")
+
+
+def test_an_over_compressed_archive_is_refused(tmp_path):
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * 2_000_000)
+    message = _refused(path)
+    assert message.startswith(f"{path}: found entry 'xl/worksheets/sheet1.xml' compressed")
+    assert "expected a compression ratio of at most 100" in message
+
+
+def test_an_oversized_archive_is_refused(tmp_path):
+    path = tmp_path / "large.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/big.bin", b"\0" * (51 * 1024 * 1024))
+    assert "bytes once uncompressed; expected at most 52428800 bytes" in _refused(path)
+
+
+def test_an_archive_with_too_many_entries_is_refused(tmp_path):
+    path = tmp_path / "many.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(1001):
+            archive.writestr(f"x{i}.xml", b"<a/>")
+    assert _refused(path) == f"{path}: found an archive of 1001 entries; expected at most 1000 " \
+                             "entries in an .xlsx workbook"
+
+
+def test_a_file_that_is_not_a_workbook_is_refused(tmp_path):
+    path = tmp_path / "plan.xlsx"
+    path.write_text("name: not a workbook\n")
+    assert _refused(path).startswith(f"{path}: found a file that is not an .xlsx workbook")
+
+
+def test_reading_refuses_to_run_without_defusedxml(template, monkeypatch):
+    import openpyxl.xml
+    monkeypatch.setattr(openpyxl.xml, "DEFUSEDXML", False)
+    assert "safe XML parsing" in _refused(template)
+
+
+def test_two_writes_give_the_same_bytes(tmp_path):
+    first, second = write_template(tmp_path / "a.xlsx"), write_template(tmp_path / "b.xlsx")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_is_template_goes_by_the_suffix():
+    assert is_template("filled.xlsx") and is_template(Path("PLAN.XLSX"))
+    assert not is_template("netherlands.yaml") and not is_template("netherlands")
+
+
+def test_cli_writes_a_template_and_runs_it_to_the_default_results(tmp_path):
+    from click.testing import CliRunner
+    from capacity.cli import main
+    runner = CliRunner()
+    book = tmp_path / "input.xlsx"
+    assert runner.invoke(main, ["template", str(book)]).exit_code == 0
+    from_template = runner.invoke(main, ["run", str(book), "--format", "csv", "-o", "-"])
+    default = runner.invoke(main, ["run", "--format", "csv", "-o", "-"])
+    assert from_template.exit_code == 0 and from_template.stdout == default.stdout
+
+
+def test_cli_refuses_a_broken_template_with_the_cell_and_exit_code_2(tmp_path):
+    import subprocess, sys
+    from openpyxl import load_workbook
+    from capacity.template import write_template
+    book = tmp_path / "input.xlsx"
+    write_template(book)
+    workbook = load_workbook(book)
+    sheet = workbook["Options"]
+    cell = next(c for row in sheet.iter_rows() for c in row
+                if c.value == "options.hosted-open-weight.gpu")
+    sheet.cell(row=cell.row, column=cell.column + 1).value = "h100-sxn"
+    workbook.save(book)
+    out = tmp_path / "plan.xlsx"
+    process = subprocess.run([sys.executable, "-m", "capacity.cli", "run", str(book), "-o", str(out)],
+                             capture_output=True, text=True)
+    assert process.returncode == 2 and "Traceback" not in process.stderr
+    assert f"{book}:Options!" in process.stderr and "h100-sxn" in process.stderr
+    assert not out.exists()
+
+
+def test_shipped_template_is_what_write_template_writes_today(tmp_path):
+    from pathlib import Path
+    from capacity.template import write_template
+    fresh = write_template(tmp_path / "fresh.xlsx")
+    shipped = Path(__file__).resolve().parent.parent / "templates" / "demand-input.xlsx"
+    assert fresh.read_bytes() == shipped.read_bytes(), "run capacity template templates/demand-input.xlsx"
