@@ -279,6 +279,10 @@ def _domestic_fleet(rows, tables, cells, work, reference: Throughput, bought: Th
     energy = power.energy_per_year(power.facility_power(it_mean, pue))
     return {
         "available": available[:, 0, :],
+        # the vintage history, for views that show the chain (the What-if sheet)
+        "_bought_gpus": bought_gpus, "_server_capex_per_gpu": np.nan_to_num(
+            cells.tier_value(_f(rows, "do_server_capex")[:, None])),
+        "_facility_it_added": facility_it_added, "_it_mean": it_mean,
         "gpus": gpus.sum(axis=1),
         "it_power": it_peak,
         "facility_power": power.facility_power(it_peak, pue),
@@ -347,7 +351,8 @@ def domestic_buildout(rows, tables, cells, work, bridges: dict[str, dict]) -> di
     bridge_name = cells.series_value(pd.Series(_col(rows, "do_bridge")).map(
         {name: i for i, name in enumerate(OPTIONS)}).to_numpy(dtype=float))
     tokens = cells.sum_series(work["input_tokens"] + work["output_tokens"])
-    result = {"_throughput": reference, "_arrival": own["available"]}
+    result = {"_throughput": reference, "_arrival": own["available"],
+              **{name: value for name, value in own.items() if name.startswith("_")}}
     names = ("gpus", "it_power", "facility_power", "energy", "gpus_offshore", "it_power_offshore",
              "facility_power_offshore", "energy_offshore", "capital", "operating", "domestic_tokens")
     for name in names:
@@ -379,6 +384,7 @@ def evaluate(rows: pd.DataFrame, tables: Tables) -> tuple[Cells, dict[str, dict[
                                 (cells.n_series, cells.n_years)),
         "first_year": cells.series_value(_f(rows, "first_year")),
         "present": cells.present(),
+        "work": work, "cells": cells,
     }
     for quantities in results.values():
         total = quantities["capital"] + quantities["operating"]

@@ -69,6 +69,9 @@ class Plan:
     results: pd.DataFrame
     rows: pd.DataFrame = field(repr=False)
     throughput: pd.DataFrame = field(repr=False)
+    chain: tuple = field(default=(), repr=False)
+    """(quantities by option, shared quantities): the chain's intermediate arrays, for views
+    that show how a figure is built (the workbook's What-if sheet)."""
 
     @property
     def assumptions(self) -> pd.DataFrame:
@@ -105,7 +108,7 @@ def run(scenario: Scenario | str | None = None, catalog: Catalog | None = None) 
     _check_feasible(scenario, rows, quantities)
     results = _tidy(cells, rows, quantities, shared)
     return Plan(scenario=scenario, results=results, rows=rows,
-                throughput=_throughput_table(rows, quantities))
+                throughput=_throughput_table(rows, quantities), chain=(quantities, shared))
 
 
 def _check_feasible(scenario: Scenario, rows: pd.DataFrame, quantities: dict) -> None:

@@ -19,7 +19,7 @@ def workbook(default_plan, tmp_path_factory):
 
 def test_sheets_in_order(workbook):
     assert load_workbook(workbook).sheetnames == [
-        "Summary", "Comparison", *OPTIONS, "Demand", "Assumptions", "Sources", "Method"]
+        "Summary", "Comparison", *OPTIONS, "Demand", "What-if", "Assumptions", "Sources", "Method"]
 
 
 @pytest.mark.parametrize("option", OPTIONS)

@@ -2,8 +2,8 @@
 
 Sheets, in order: Summary (headline figures and native charts), Comparison (every required
 variable, option by option and year by year, in a fixed layout), one sheet per option (an
-Excel Table of the year-by-year results), Demand (use cases and their token volumes),
-Assumptions (every library value the run used) with Sources (one row per source) and Method.
+Excel Table of the year-by-year results), Demand (use cases and their token volumes), What-if
+(the headline chain of one year as live formulas over named inputs), Assumptions (every library value the run used) with Sources (one row per source) and Method.
 Exporters never compute model quantities: everything here is a view of `Plan.results`,
 `Plan.rows` and `Plan.assumptions`.
 """
@@ -23,6 +23,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..options import OPTIONS
 from .files import save_workbook
+from .whatif import write_whatif
 from ..plan import REQUIRED_VARIABLES, VARIABLES
 
 HEADER_FONT = Font(bold=True)
@@ -79,6 +80,7 @@ def write_workbook(plan, path: Path) -> None:
     for option in OPTIONS:
         _option_sheet(book.create_sheet(option), plan, option)
     _demand(book.create_sheet("Demand"), plan)
+    write_whatif(book.create_sheet("What-if"), book, plan)
     sources = _sources(plan.assumptions)
     _assumptions(book.create_sheet("Assumptions"), plan.assumptions, sources)
     _sources_sheet(book.create_sheet("Sources"), sources)
