@@ -61,3 +61,14 @@ def test_assumptions_reference_sources(workbook, default_plan):
     assert len(assumptions) == len(default_plan.assumptions)
     assert set(assumptions["ref"]) <= set(sources["ref"])
     assert {"identifier", "value", "unit", "low", "high", "source", "source date"} <= set(assumptions.columns)
+
+
+@pytest.mark.skipif(__import__("shutil").which("soffice") is None,
+                    reason="LibreOffice is not installed on this machine")
+def test_workbook_opens_in_libreoffice_and_renders_to_pdf(workbook, tmp_path):
+    import subprocess
+    process = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir",
+                              str(tmp_path), str(workbook)], capture_output=True, text=True,
+                             timeout=300)
+    pdf = tmp_path / "plan.pdf"
+    assert process.returncode == 0 and pdf.exists() and pdf.stat().st_size > 50_000
