@@ -308,10 +308,13 @@ def _method(sheet, plan) -> None:
     for row, line in enumerate(METHOD, start=3):
         _put(sheet, row, 1, line)
     row = len(METHOD) + 4
-    library = sorted(p.name for p in ASSUMPTIONS_DIR.glob("*.csv"))
+    import hashlib
+    files = sorted(ASSUMPTIONS_DIR.glob("*.csv"))
+    digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in files)).hexdigest()[:12]
     for label, value in (("capacity version", __version__),
                          ("scenario", f"{plan.scenario.name} ({Path(plan.scenario.source).name})"),
-                         ("assumption library", ", ".join(library))):
+                         ("assumption library version", f"sha256 {digest} of "
+                                                        + ", ".join(p.name for p in files))):
         _put(sheet, row, 1, label, bold=True)
         _put(sheet, row, 2, value)
         row += 1
