@@ -35,7 +35,8 @@ ROW_COLUMNS = {
     "demand_scale": "multiplies every use case's requests [1]",
     "input_tokens": "per request in the first year [token]",
     "output_tokens": "per request in the first year, reasoning included [token]",
-    "token_growth": "[1/yr]", "frontier_share": "[1]", "peak_to_average": "[1]",
+    "token_growth": "[1/yr]", "token_growth_years": "years the growth lasts [yr]",
+    "frontier_share": "[1]", "peak_to_average": "[1]",
     "cached_input_share": "share of prompt tokens served from a prefix cache [1]",
     # region
     "electricity_consumption": "[J/yr]", "peak_demand": "[W]", "electricity_price": "[USD/J]",
@@ -146,7 +147,8 @@ def _f(rows: pd.DataFrame, name: str) -> np.ndarray:
 def workload(rows: pd.DataFrame) -> dict[str, np.ndarray]:
     """Demand stage over rows: tokens per year, per request, and rates, split by tier."""
     year = _f(rows, "year")
-    since = year - _f(rows, "first_year")
+    # tokens per request grow for `token_growth_years`, then stay level
+    since = np.minimum(year - _f(rows, "first_year"), _f(rows, "token_growth_years"))
     adoption = np.where(np.isnan(_f(rows, "adoption")),
                         demand.logistic_adoption(year, _f(rows, "adoption_saturation"),
                                                  _f(rows, "adoption_midpoint_year"),

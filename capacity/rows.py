@@ -69,8 +69,8 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     out["adoption_saturation"] = [np.nan if a is None else a.saturation for a in logistic]
     out["adoption_midpoint_year"] = [np.nan if a is None else a.midpoint_year for a in logistic]
     out["adoption_steepness"] = [np.nan if a is None else a.steepness for a in logistic]
-    for name in ("requests_per_user_per_day", "input_tokens", "token_growth", "frontier_share",
-                 "peak_to_average", "cached_input_share"):
+    for name in ("requests_per_user_per_day", "input_tokens", "token_growth", "token_growth_years",
+                 "frontier_share", "peak_to_average", "cached_input_share"):
         out[name] = per_use_case(lambda u, n=name: getattr(u, n)).astype(float)
     out["output_tokens"] = per_use_case(lambda u: u.output_tokens + u.reasoning_tokens).astype(float)
 

@@ -112,6 +112,7 @@ class UseCase(Strict):
     output_tokens: Q("token", gt=0.0)
     reasoning_tokens: Q("token", ge=0.0) = 0.0
     token_growth: Rate = 0.0
+    token_growth_years: Q("yr", ge=0.0)
     cached_input_share: Fraction = 0.0
     frontier_share: Fraction
     peak_to_average: Q("", ge=1.0)
@@ -360,6 +361,8 @@ def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
                 continue
             _set_default(data, ("use_cases", uc_id, name),
                          catalog.get("use_cases", archetype, parameter.format(w=worldview)), used)
+        _set_default(data, ("use_cases", uc_id, "token_growth_years"),
+                     catalog.get("defaults", "demand", "token_growth_years"), used)
         _set_default(data, ("use_cases", uc_id, "cached_input_share"),
                      catalog.get("use_cases", archetype, "cached_input_share")
                      or catalog.get("defaults", "api", "cached_input_share"), used)
@@ -759,6 +762,7 @@ def field_reference() -> str:
                 for path, (table, row_id, parameter) in OPTION_DEFAULTS.items()}
     defaults.update({   # the look-ups fill_defaults makes by id
         "regions.<id>.working_days_per_year": "`defaults:demand:working_days_per_year`",
+        "use_cases.<id>.token_growth_years": "`defaults:demand:token_growth_years`",
         "use_cases.<id>.cached_input_share": "`use_cases:<archetype>:cached_input_share`, else "
                                               "`defaults:api:cached_input_share`",
         "options.hosted-open-weight.rental_price": "`gpus:<gpu>:rental_price`",

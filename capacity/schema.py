@@ -110,6 +110,7 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "trend.gpu_perf_per_dollar_gain": _p("1/yr", "yearly gain in performance per dollar"),
         "demand.working_days_per_year": _p("day/yr", "working days a year"),
         "demand.peak_to_average": _p("", "working-hours peak over the daily mean load"),
+        "demand.token_growth_years": _p("yr", "years the growth of tokens per request lasts"),
         "api.cached_input_share": _p("", "share of input tokens billed at the cached price"),
         "offshore.grid_co2_intensity": _p("kg/J", "CO2 intensity of the grid abroad"),
         "offshore.pue": _p("", "PUE of the foreign hyperscaler fleet"),

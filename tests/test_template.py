@@ -78,7 +78,9 @@ def test_the_template_has_the_sheets_styles_units_and_drop_downs(template):
     rules = {str(dv.sqref): dv for dv in options.data_validations.dataValidation}
     gpu_rule = next(dv for ref, dv in rules.items() if f"B{gpu_row}" in ref.split())
     assert gpu_rule.type == "list" and gpu_rule.formula1.startswith("Lists!")
-    share = next(dv for dv in uses.data_validations.dataValidation if "N3" in str(dv.sqref))
+    from openpyxl.utils import get_column_letter
+    share_column = get_column_letter(header.index("cached_input_share") + 1)
+    share = next(dv for dv in uses.data_validations.dataValidation if f"{share_column}3" in str(dv.sqref))
     assert (share.type, share.operator, share.formula1, share.formula2) == \
         ("decimal", "between", "0", "1")
     lists = book["Lists"]
@@ -151,10 +153,14 @@ def test_an_unknown_gpu_is_refused_naming_its_cell(template, tmp_path):
 
 
 def test_an_out_of_range_share_is_refused_naming_its_cell(template, tmp_path):
+    from openpyxl.utils import get_column_letter
+    header = [c.value for c in openpyxl.load_workbook(template)["Use cases"][1]]
+    column = get_column_letter(header.index("frontier_share") + 1)
+
     def edit(book):
-        book["Use cases"]["O5"] = 1.5     # frontier_share of agentic-coding
+        book["Use cases"][f"{column}5"] = 1.5     # frontier_share of agentic-coding
     path = _copy(template, tmp_path, edit)
-    assert _refused(path).startswith(f"{path}:Use cases!O5: use_cases.agentic-coding.frontier_share")
+    assert _refused(path).startswith(f"{path}:Use cases!{column}5: use_cases.agentic-coding.frontier_share")
 
 
 def test_an_over_compressed_archive_is_refused(tmp_path):

@@ -20,9 +20,10 @@ def active_users(user_base, user_share, adoption):
     return user_base * user_share * adoption
 
 
-def tokens_per_request(base_tokens, growth_per_year, years_since_start):
-    """Tokens per request in a year [token]: ``base * (1 + g) ** (year - first year)``."""
-    return base_tokens * (1.0 + growth_per_year) ** years_since_start
+def tokens_per_request(base_tokens, growth_per_year, years_of_growth):
+    """Tokens per request in a year [token]: ``base * (1 + g) ** n`` after `n` years of growth
+    (the years since the first, up to the years the growth lasts)."""
+    return base_tokens * (1.0 + growth_per_year) ** years_of_growth
 
 
 def requests_per_year(users, requests_per_user_per_day, working_days_per_year):
