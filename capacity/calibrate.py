@@ -120,7 +120,6 @@ def fit(catalog: Catalog | None = None, path: Path = CALIBRATION_FILE, sweeps: i
     target = np.log(fit_rows["measured_output_tokens_per_s_per_gpu"].to_numpy(float))
 
     if stored:
-        factors = tables.gpus[COLUMNS].iloc[:0].copy()
         efficiency = catalog.wide("efficiency")
         factors = efficiency.reindex(columns=COLUMNS).astype(float)
     else:

@@ -113,14 +113,12 @@ class Cells:
         total = fleet.group_sum(values, self.series_cell(), self.n_series * self.n_years)
         return total.reshape(self.n_series, self.n_years)
 
-    def tier_value(self, values: np.ndarray, reduce=np.maximum, initial=np.nan) -> np.ndarray:
-        """A per-(row, tier) setting on the (S, T, Y) grid (rows of one cell share it)."""
-        out = np.full(self.n_series * len(TIERS) * self.n_years, initial)
+    def tier_value(self, values: np.ndarray) -> np.ndarray:
+        """A per-(row, tier) setting on the (S, T, Y) grid: the largest of a cell's rows
+        (rows of one cell share it, except replica sizes, where the largest is the one sized)."""
+        out = np.full(self.n_series * len(TIERS) * self.n_years, np.nan)
         values = np.broadcast_to(values, self.tier_cell().shape)
-        if reduce is None:
-            out[self.tier_cell().ravel()] = values.ravel()
-        else:
-            np.fmax.at(out, self.tier_cell().ravel(), values.ravel())
+        np.fmax.at(out, self.tier_cell().ravel(), values.ravel())
         return out.reshape(self.n_series, len(TIERS), self.n_years)
 
     def series_value(self, values: np.ndarray) -> np.ndarray:

@@ -517,7 +517,7 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
             first.args = (f"{first.args[0]} (and {len(errors) - 1} more problem"
                           f"{'s' if len(errors) > 2 else ''})",)
         raise first from None
-    check_identifiers(case, source, lines, catalog, variant_prefix)
+    check_workforce(case, source, lines, variant_prefix)
     return case, used
 
 
@@ -568,32 +568,10 @@ def check_raw_identifiers(data: dict, source: str, lines: dict[tuple, int], cata
                     raise error
 
 
-def check_identifiers(case: Case, source: str, lines: dict[tuple, int], catalog: Catalog,
-                      variant_prefix: tuple = ()) -> None:
-    """Refuse GPU, model and product ids the assumption library does not know."""
-    options = case.options
-    checks: list[tuple[tuple, str, str]] = [
-        (("options", "frontier-api", "frontier_tier", "product"), options.frontier_api.frontier_tier.product, "api_products"),
-        (("options", "frontier-api", "open_tier", "product"), options.frontier_api.open_tier.product, "api_products"),
-        (("options", "frontier-api", "frontier_tier", "proxy_model"), options.frontier_api.frontier_tier.proxy_model, "models"),
-        (("options", "frontier-api", "open_tier", "proxy_model"), options.frontier_api.open_tier.proxy_model, "models"),
-        (("options", "frontier-api", "offshore", "gpu"), options.frontier_api.offshore.gpu, "gpus"),
-    ]
-    for option, settings in (("hosted-open-weight", options.hosted_open_weight),
-                             ("domestic-buildout", options.domestic_buildout)):
-        checks += [(("options", option, "gpu"), settings.gpu, "gpus"),
-                   (("options", option, "frontier_tier", "model"), settings.frontier_tier.model, "models"),
-                   (("options", option, "open_tier", "model"), settings.open_tier.model, "models")]
-    for year, gpu in options.domestic_buildout.gpu_roadmap.items():
-        checks.append((("options", "domestic-buildout", "gpu_roadmap", year), gpu, "gpus"))
-    for path, value, table in checks:
-        known = catalog.ids(table)
-        if value not in known:
-            line = _line_for(lines, path, variant_prefix)
-            close = difflib.get_close_matches(value, known, n=1)
-            raise InputError(f"{source}:{line}" if line else source, ".".join(map(str, path)),
-                             f"unknown id {value!r}", "one of " + ", ".join(known),
-                             f"did you mean {close[0]!r}?" if close else None)
+def check_workforce(case: Case, source: str, lines: dict[tuple, int],
+                    variant_prefix: tuple = ()) -> None:
+    """Refuse a use case that counts its users in a workforce its region does not give.
+    (Unknown ids are refused earlier, on the raw data: `check_raw_identifiers`.)"""
     for code in case.regions:
         for name, use_case in case.use_cases.items():
             if use_case.user_base == "workforce" and case.regions[code].workforce is None:

@@ -116,23 +116,20 @@ def _refused(path: Path) -> str:
     return str(caught.value)
 
 
-def test_text_in_a_number_cell_is_refused_naming_the_cell(template, tmp_path):
+@pytest.mark.parametrize("cell, value, prefix, fragment", [
+    # text in a number cell
+    ("J3", "many", "Use cases!J3: use_cases.drafting.input_tokens: found text 'many'",
+     "expected a number in token"),
+    # a formula in an input cell
+    ("J4", "=1000*2", "Use cases!J4: ", "found a formula '=1000*2'"),
+])
+def test_a_bad_input_cell_is_refused_naming_the_cell(template, tmp_path, cell, value, prefix, fragment):
     def edit(book):
-        book["Use cases"]["J3"] = "many"
+        book["Use cases"][cell] = value
     path = _copy(template, tmp_path, edit)
     message = _refused(path)
-    assert message.startswith(f"{path}:Use cases!J3: use_cases.drafting.input_tokens: found text "
-                              "'many'")
-    assert "expected a number in token" in message
-
-
-def test_a_formula_in_an_input_cell_is_refused(template, tmp_path):
-    def edit(book):
-        book["Use cases"]["J4"] = "=1000*2"
-    path = _copy(template, tmp_path, edit)
-    message = _refused(path)
-    assert message.startswith(f"{path}:Use cases!J4: ")
-    assert "found a formula '=1000*2'" in message
+    assert message.startswith(f"{path}:{prefix}")
+    assert fragment in message
 
 
 def test_a_missing_sheet_is_refused(template, tmp_path):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -17,12 +17,10 @@ SCHEMA_VERSION = 1
 def to_json(results: pd.DataFrame) -> str:
     """``{"schema_version": 1, "results": [{scenario, region, option, variable, unit, year,
     value}, ...]}``; a value that is not finite is written as null."""
-    records = [
-        {**record, "year": int(record["year"]),
-         "value": float(record["value"]) if math.isfinite(record["value"]) else None}
-        for record in results.to_dict(orient="records")
-    ]
-    return json.dumps({"schema_version": SCHEMA_VERSION, "results": records}, indent=1) + "\n"
+    frame = results.astype({"year": int, "value": float}).astype(object)
+    frame["value"] = frame["value"].where(np.isfinite(results["value"].to_numpy(float)), None)
+    return json.dumps({"schema_version": SCHEMA_VERSION,
+                       "results": frame.to_dict(orient="records")}, indent=1) + "\n"
 
 
 def to_csv(results: pd.DataFrame) -> str:

@@ -114,8 +114,8 @@ def write_whatif(sheet, book, plan) -> None:
         tput = quantities[option]["_throughput"]
         util = w.line(f"{option}: target utilisation", f("target_utilisation"), "")
         redundancy = w.line(f"{option}: redundancy", f("redundancy"), "")
-        board = w.line(f"{option}: GPU board power", float(plan_gpu(plan, option, first, "board_power")), "W")
-        server = w.line(f"{option}: GPUs per server", float(plan_gpu(plan, option, first, "gpus_per_server")), "GPU")
+        board = w.line(f"{option}: GPU board power", float(_fleet_gpu(plan, option, first, "board_power")), "W")
+        server = w.line(f"{option}: GPUs per server", float(_fleet_gpu(plan, option, first, "gpus_per_server")), "GPU")
         overhead = w.line(f"{option}: server overhead", f("server_overhead"), "")
         idle = w.line(f"{option}: idle power share", f("idle_power_fraction"), "")
         replicas = [w.line(f"{option}: {tier} tier GPUs per replica",
@@ -282,7 +282,7 @@ def write_whatif(sheet, book, plan) -> None:
         sheet.column_dimensions[column].width = 16
 
 
-def plan_gpu(plan, option: str, row, parameter: str) -> float:
+def _fleet_gpu(plan, option: str, row, parameter: str) -> float:
     """A property of the GPU an option's fleet uses in a row's year, from the run's catalogue."""
     from ..lookup import tables_for
     column = {"hosted-open-weight": "ho_gpu", "frontier-api": "fa_gpu"}[option]
