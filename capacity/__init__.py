@@ -16,15 +16,15 @@ __all__ = ["load_scenario", "run", "throughput", "Plan", "Scenario", "InputError
 def __getattr__(name: str):
     # imports deferred so that `capacity --help` starts fast
     if name in ("load_scenario", "Scenario"):
-        from . import scenario
+        from .data import scenario
         return getattr(scenario, name)
     if name in ("run", "Plan"):
-        from . import plan
+        from .model import plan
         return getattr(plan, name)
     if name == "throughput":
-        from .estimate import throughput
+        from .model.estimate import throughput
         return throughput
     if name == "InputError":
-        from .errors import InputError
+        from .data.errors import InputError
         return InputError
     raise AttributeError(f"module 'capacity' has no attribute {name!r}")

@@ -46,9 +46,9 @@ class _Progress:
 
 
 def _load_and_run(scenario, files, overrides):
-    from .plan import run as run_plan
-    from .scenario import load_scenario
-    from .template import is_template, read_template
+    from .data.scenario import load_scenario
+    from .io.template import is_template, read_template
+    from .model.plan import run as run_plan
     if scenario and is_template(scenario):
         if overrides:
             raise click.UsageError("--set applies to YAML scenarios; edit the workbook's cells instead")
@@ -62,7 +62,7 @@ def _load_and_run(scenario, files, overrides):
 
 class _Group(click.Group):
     def invoke(self, ctx):
-        from .errors import CapacityError
+        from .data.errors import CapacityError
         try:
             return super().invoke(ctx)
         except CapacityError as exc:
@@ -112,8 +112,8 @@ def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[
       capacity run --format iamc -o results.xlsx      # IAMC wide table (pyam, IIASA explorers)
     """
     from . import __version__ as version
-    from .export.files import atomic_write
-    from .export.tabular import to_csv, to_json, write_iamc
+    from .io.export.files import atomic_write
+    from .io.export.tabular import to_csv, to_json, write_iamc
 
     if fmt is None:
         suffix = Path(output).suffix.lstrip(".").lower() if output and output != "-" else ""
@@ -126,14 +126,14 @@ def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[
     if fmt == "iamc":
         model_name = f"capacity {version}"
         if output == "-":
-            from .export.tabular import to_iamc
+            from .io.export.tabular import to_iamc
             sys.stdout.write(to_iamc(plan.results, model_name).to_csv(index=False, lineterminator="\n"))
         else:
             write_iamc(plan.results, output, model_name)
             click.echo(f"wrote {output}", err=True)
         return
     if fmt == "xlsx":
-        from .export.workbook import write_workbook
+        from .io.export.workbook import write_workbook
         atomic_write(output, lambda path: write_workbook(plan, path))
         click.echo(_summary(plan))
         click.echo(f"wrote {output}", err=True)
@@ -189,8 +189,8 @@ def check(scenario, required, junit_path, fmt, files, overrides) -> None:
       capacity check --require 'Cost|Per million tokens[hosted-open-weight, 2028] < 1.5 USD/Mtok'
       capacity check --require 'cheapest(2030) == frontier-api' --format json
     """
-    from .checks import evaluate_checks, parse_check, to_json, to_junit, to_text
-    from .export.files import atomic_write
+    from .analysis.checks import evaluate_checks, parse_check, to_json, to_junit, to_text
+    from .io.export.files import atomic_write
 
     loaded, plan = _load_and_run(scenario, files, overrides)
     checks = [parse_check(text, where) for text, where in loaded.checks]
@@ -224,7 +224,7 @@ def diff(before, after, fmt, rtol, files, overrides) -> None:
       capacity run --format json -o old.json; capacity diff old.json netherlands --format markdown
       capacity diff germany france
     """
-    from .diff import diff_results, read_results_json, to_markdown, to_text
+    from .analysis.diff import diff_results, read_results_json, to_markdown, to_text
 
     def results_of(source, settings):
         if source.lower().endswith(".json"):
@@ -252,8 +252,8 @@ def template(path, scenario) -> None:
       capacity template germany.xlsx --scenario germany
       capacity run my-country.xlsx -o plan.xlsx
     """
-    from .scenario import load_scenario
-    from .template import write_template
+    from .data.scenario import load_scenario
+    from .io.template import write_template
     write_template(path, load_scenario(scenario))
     click.echo(f"wrote {path}", err=True)
 
@@ -273,7 +273,7 @@ def assumptions() -> None:
 
 
 def _catalog(files):
-    from .catalog import Catalog, default_catalog
+    from .data.catalog import default_catalog
     return default_catalog().with_files(tuple(Path(f) for f in files)) if files else default_catalog()
 
 
@@ -316,7 +316,7 @@ def assumptions_show(identifier, files) -> None:
       capacity assumptions show defaults:facility:pue_hyperscale
       capacity assumptions show NLD
     """
-    from .errors import InputError
+    from .data.errors import InputError
     catalog = _catalog(files)
     rows = [row for row in catalog.all_rows() if identifier in (row.key, row.id)]
     if not rows:
@@ -358,7 +358,7 @@ def throughput(model, gpu, precision, input_tokens, output_tokens, max_tpot_ms, 
     """
     import json
 
-    from .estimate import throughput as estimate
+    from .model.estimate import throughput as estimate
 
     result = estimate(model, gpu, precision, input_tokens, output_tokens, max_tpot_ms,
                       gpus_per_replica)
@@ -384,7 +384,7 @@ def calibrate(write: bool) -> None:
       capacity calibrate            # show the fit
       capacity calibrate --write    # store it in assumptions/
     """
-    from . import calibrate as calibration
+    from .model import calibrate as calibration
 
     result = calibration.fit()
     factors = result.factors.copy()

@@ -3,14 +3,13 @@
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import capacity
-from capacity.catalog import ASSUMPTIONS_DIR, COLUMNS, Catalog, default_catalog, read_table
-from capacity.errors import InputError
-from capacity.schema import TABLES
+from capacity.data.catalog import ASSUMPTIONS_DIR, COLUMNS, Catalog, default_catalog, read_table
+from capacity.data.errors import InputError
+from capacity.data.schema import TABLES
 
 HEADER = ",".join(COLUMNS)
 GOOD = "h100-sxm,board_power,700,W,,,NVIDIA,https://example.org/h100,2023,"
@@ -117,7 +116,8 @@ def test_a_users_file_overrides_a_library_row_without_editing_the_package(tmp_pa
 @pytest.mark.parametrize("name", ["calibration.csv", "batch-sizes.csv", "crosschecks.csv"])
 def test_evidence_files_name_a_source_and_a_date_on_every_row(name):
     import pandas as pd
-    from capacity.units import unit
+
+    from capacity.data.units import unit
     frame = pd.read_csv(ASSUMPTIONS_DIR / name, dtype=str, keep_default_na=False)
     for column in ("source", "url", "source_date"):
         empty = frame.loc[frame[column].str.strip() == "", "id"].tolist()

@@ -1,4 +1,4 @@
-"""capacity.checks: parsing, evaluation against results, and the text/JSON/JUnit reports."""
+"""capacity.analysis.checks: parsing, evaluation against results, and the text/JSON/JUnit reports."""
 
 import json
 import re
@@ -8,10 +8,9 @@ import pandas as pd
 import pytest
 
 import capacity
-from capacity.checks import (Check, CheckResult, evaluate_checks, parse_check, to_json, to_junit,
-                             to_text)
-from capacity.errors import InputError
-from capacity.plan import RESULT_COLUMNS
+from capacity.analysis.checks import Check, CheckResult, evaluate_checks, parse_check, to_json, to_junit, to_text
+from capacity.data.errors import InputError
+from capacity.model.plan import RESULT_COLUMNS
 
 
 @pytest.fixture(scope="module")

@@ -1,17 +1,15 @@
 """The command line: exit codes, stdout/stderr discipline, and what it writes."""
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from capacity.cli import main
-from capacity.plan import REQUIRED_VARIABLES
-from capacity.scenario import SCENARIOS_DIR
+from capacity.data.scenario import SCENARIOS_DIR
+from capacity.model.plan import REQUIRED_VARIABLES
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +110,7 @@ def test_the_same_inputs_give_a_byte_identical_workbook(runner, tmp_path):
 
 
 def test_user_text_is_written_as_text_never_as_a_formula(tmp_path):
-    from capacity.scenario import SCENARIOS_DIR
+    from capacity.data.scenario import SCENARIOS_DIR
     text = (SCENARIOS_DIR / "netherlands.yaml").read_text().replace(
         "  drafting: {}", "  '=HYPERLINK(\"http://x\")': {archetype: drafting}")
     scenario = tmp_path / "s.yaml"

@@ -82,7 +82,7 @@ def test_check_exit_codes_and_outputs(tmp_path):
 
 
 def test_checks_in_a_scenario_file_are_run_and_located(tmp_path):
-    from capacity.scenario import SCENARIOS_DIR
+    from capacity.data.scenario import SCENARIOS_DIR
     scenario = tmp_path / "nl.yaml"
     scenario.write_text((SCENARIOS_DIR / "netherlands.yaml").read_text()
                         + "\nchecks:\n  - 'Sovereignty|Domestic share[domestic-buildout, 2035] >= 99 %'\n"
@@ -96,8 +96,8 @@ def test_diff_reports_what_a_set_changed_and_nothing_else(runner):
     out = runner.invoke(main, ["diff", "netherlands", "netherlands", "--set",
                                "options.domestic-buildout.pue=1.25"])
     assert out.exit_code == 0
-    from capacity.diff import diff_results
     import capacity
+    from capacity.analysis.diff import diff_results
     before = capacity.run().results
     after = capacity.run(capacity.load_scenario(None, overrides=["options.domestic-buildout.pue=1.25"])).results
     changed = diff_results(before, after)

@@ -2,14 +2,13 @@
 (assumptions/crosschecks.csv). Each comparison states its tolerance and why; README reports them.
 """
 
-import numpy as np
 import pandas as pd
 import pytest
 
 import capacity
-from capacity.catalog import ASSUMPTIONS_DIR, default_catalog
-from capacity.stages import power
-from capacity.units import to_magnitude
+from capacity.data.catalog import ASSUMPTIONS_DIR, default_catalog
+from capacity.data.units import to_magnitude
+from capacity.model.stages import power
 
 REFERENCES = pd.read_csv(ASSUMPTIONS_DIR / "crosschecks.csv").set_index("id")
 CATALOG = default_catalog()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import capacity
-from capacity.diff import DIFF_COLUMNS, diff_results, read_results_json, to_markdown, to_text
-from capacity.errors import InputError
-from capacity.export.tabular import to_json
+from capacity.analysis.diff import DIFF_COLUMNS, diff_results, read_results_json, to_markdown, to_text
+from capacity.data.errors import InputError
+from capacity.io.export.tabular import to_json
 
 
 @pytest.fixture(scope="module")

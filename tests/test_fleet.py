@@ -1,7 +1,6 @@
 import numpy as np
-import pytest
 
-from capacity.stages import fleet
+from capacity.model.stages import fleet
 
 
 def test_provisioned_gpus_rounds_to_replicas_redundancy_and_servers():

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import capacity
-from capacity.errors import InputError
-from capacity.export.tabular import to_iamc, write_iamc
+from capacity.data.errors import InputError
+from capacity.io.export.tabular import to_iamc, write_iamc
 
 MODEL = f"capacity {capacity.__version__}"
 INDEX = ["model", "scenario", "region", "variable", "unit"]

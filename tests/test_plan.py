@@ -1,12 +1,11 @@
 """The whole chain on the default scenario: every required variable, and the identities."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from capacity.options import OPTIONS
-from capacity.plan import REQUIRED_VARIABLES, RESULT_COLUMNS
-from capacity.units import SECONDS_PER_YEAR
+from capacity.data.units import SECONDS_PER_YEAR
+from capacity.model.options import OPTIONS
+from capacity.model.plan import REQUIRED_VARIABLES, RESULT_COLUMNS
 
 
 def wide(plan, variable):
@@ -118,7 +117,7 @@ def test_plan_lists_the_assumptions_it_used_with_sources(default_plan):
 
 def test_variants_with_different_horizons_run_side_by_side(tmp_path):
     import capacity
-    from capacity.scenario import SCENARIOS_DIR
+    from capacity.data.scenario import SCENARIOS_DIR
     text = (SCENARIOS_DIR / "netherlands.yaml").read_text().replace(
         "  maximalist:\n    worldview: maximalist",
         "  maximalist:\n    worldview: maximalist\n    horizon: {first_year: 2028, last_year: 2037}")

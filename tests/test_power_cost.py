@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from capacity.stages import cost, power
-from capacity.units import SECONDS_PER_YEAR
+from capacity.data.units import SECONDS_PER_YEAR
+from capacity.model.stages import cost, power
 
 
 def test_capital_recovery_factor_reference_values():

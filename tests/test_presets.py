@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import capacity
-from capacity.options import OPTIONS
-from capacity.plan import REQUIRED_VARIABLES
+from capacity.model.options import OPTIONS
+from capacity.model.plan import REQUIRED_VARIABLES
 
 PRESETS = ["netherlands", "united-kingdom", "germany", "japan", "singapore", "australia",
            "united-arab-emirates", "saudi-arabia"]

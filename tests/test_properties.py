@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import capacity
-from capacity.lookup import tables_for
-from capacity.options import OPTIONS, evaluate
-from capacity.rows import scenario_rows
-from capacity.scenario import SCENARIOS_DIR
+from capacity.data.scenario import SCENARIOS_DIR
+from capacity.model.lookup import tables_for
+from capacity.model.options import OPTIONS, evaluate
+from capacity.model.rows import scenario_rows
 
 
 @pytest.fixture(scope="module")

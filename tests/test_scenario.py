@@ -1,13 +1,11 @@
 """Scenario loading: defaults from the library, variants, and located errors for bad input."""
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-import capacity
-from capacity.errors import InputError
-from capacity.scenario import SCENARIOS_DIR, load_scenario
+from capacity.data.errors import InputError
+from capacity.data.scenario import SCENARIOS_DIR, load_scenario
 
 DEFAULT = (SCENARIOS_DIR / "netherlands.yaml").read_text()
 
@@ -111,6 +109,6 @@ def test_a_region_can_carry_its_own_statistics(tmp_path):
 
 
 def test_scenario_reference_in_docs_is_generated_from_the_models():
-    from capacity.scenario import field_reference
+    from capacity.data.scenario import field_reference
     doc = (Path(__file__).resolve().parent.parent / "docs" / "scenario.md").read_text()
     assert doc.endswith(field_reference())

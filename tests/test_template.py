@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 
 import capacity
-import capacity.catalog
-from capacity.errors import InputError
-from capacity.template import is_template, read_template, write_template
+import capacity.data.catalog
+from capacity.data.errors import InputError
+from capacity.io.template import is_template, read_template, write_template
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "demand-input.xlsx"
 KEYS = ["scenario", "region", "option", "variable", "unit", "year"]
@@ -85,7 +85,7 @@ def test_the_template_has_the_sheets_styles_units_and_drop_downs(template):
         ("decimal", "between", "0", "1")
     lists = book["Lists"]
     assert lists["B1"].value == "gpus" and "h200-sxm" in [c.value for c in lists["B"]]
-    assert gpu_rule.formula1 == f"Lists!$B$2:$B${len(capacity.catalog.default_catalog().ids('gpus')) + 1}"
+    assert gpu_rule.formula1 == f"Lists!$B$2:$B${len(capacity.data.catalog.default_catalog().ids('gpus')) + 1}"
 
 
 def test_an_edited_template_changes_the_results(template, tmp_path, default_plan):
@@ -209,6 +209,7 @@ def test_is_template_goes_by_the_suffix():
 
 def test_cli_writes_a_template_and_runs_it_to_the_default_results(tmp_path):
     from click.testing import CliRunner
+
     from capacity.cli import main
     runner = CliRunner()
     book = tmp_path / "input.xlsx"
@@ -219,9 +220,12 @@ def test_cli_writes_a_template_and_runs_it_to_the_default_results(tmp_path):
 
 
 def test_cli_refuses_a_broken_template_with_the_cell_and_exit_code_2(tmp_path):
-    import subprocess, sys
+    import subprocess
+    import sys
+
     from openpyxl import load_workbook
-    from capacity.template import write_template
+
+    from capacity.io.template import write_template
     book = tmp_path / "input.xlsx"
     write_template(book)
     workbook = load_workbook(book)
@@ -240,7 +244,8 @@ def test_cli_refuses_a_broken_template_with_the_cell_and_exit_code_2(tmp_path):
 
 def test_shipped_template_is_what_write_template_writes_today(tmp_path):
     from pathlib import Path
-    from capacity.template import write_template
+
+    from capacity.io.template import write_template
     fresh = write_template(tmp_path / "fresh.xlsx")
     shipped = Path(__file__).resolve().parent.parent / "templates" / "demand-input.xlsx"
     assert fresh.read_bytes() == shipped.read_bytes(), "run capacity template templates/demand-input.xlsx"

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capacity import calibrate, throughput as capacity_throughput
-from capacity.stages.throughput import expert_weight_share_read, kv_cache_bytes_per_sequence, serving_throughput
+from capacity import throughput as capacity_throughput
+from capacity.model import calibrate
+from capacity.model.stages.throughput import expert_weight_share_read, kv_cache_bytes_per_sequence, serving_throughput
 
 # a synthetic dense 10 B model on a 1 PFLOP/s, 2 TB/s, 80 GB GPU, worked by hand below
 TOY = dict(total_params=10e9, active_params=10e9, layers=40, attention_heads=32, attention_dims=256,
@@ -103,7 +104,7 @@ def test_calibration_spans_gpus_models_and_architectures():
     usable = MEASUREMENTS[MEASUREMENTS["usable"]]
     assert len(usable) >= 8
     assert usable["gpu"].nunique() >= 3 and usable["model"].nunique() >= 3
-    from capacity.catalog import default_catalog
+    from capacity.data.catalog import default_catalog
     catalog = default_catalog()
     kinds = {catalog.get("models", m, "architecture").value for m in usable["model"]}
     assert kinds == {"dense", "moe"}
@@ -111,8 +112,8 @@ def test_calibration_spans_gpus_models_and_architectures():
 
 def test_efficiency_factors_are_shared_across_models_not_fitted_per_pair():
     stored = pd.read_csv(calibrate.EFFICIENCY_FILE)
-    from capacity.catalog import default_catalog
-    from capacity.lookup import build_tables
+    from capacity.data.catalog import default_catalog
+    from capacity.model.lookup import build_tables
     tables = build_tables(default_catalog())
     usable = MEASUREMENTS[MEASUREMENTS["usable"]].reset_index(drop=True)
     groups = calibrate.fitting_groups(usable, tables)

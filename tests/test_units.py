@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from capacity.units import SECONDS_PER_YEAR, convert, to_magnitude, ureg
+from capacity.data.units import SECONDS_PER_YEAR, convert, to_magnitude, ureg
 
 
 def test_domain_units_are_defined():

@@ -6,7 +6,7 @@ import pytest
 from openpyxl import load_workbook
 
 import capacity
-from capacity.export.workbook import write_workbook
+from capacity.io.export.workbook import write_workbook
 
 formulas = pytest.importorskip("formulas")
 

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from capacity.export.workbook import write_workbook
-from capacity.options import OPTIONS
-from capacity.plan import REQUIRED_VARIABLES
+from capacity.io.export.workbook import write_workbook
+from capacity.model.options import OPTIONS
+from capacity.model.plan import REQUIRED_VARIABLES
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 import capacity
-from capacity.lookup import tables_for
-from capacity.options import evaluate
-from capacity.rows import scenario_rows
+from capacity.model.lookup import tables_for
+from capacity.model.options import evaluate
+from capacity.model.rows import scenario_rows
 
 
 def sweep_rows(n_rows: int, seed: int = 0, vary_shapes: bool = False) -> tuple[pd.DataFrame, object]:

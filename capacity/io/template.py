@@ -35,12 +35,22 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .catalog import Catalog, default_catalog
-from .errors import InputError
+from ..data.catalog import Catalog, default_catalog
+from ..data.errors import InputError
+from ..data.scenario import (
+    Case,
+    Finance,
+    Fleet,
+    Options,
+    Region,
+    Scenario,
+    UnitSpec,
+    UseCase,
+    _deep_merge,
+    validate_case,
+)
+from ..data.units import convert
 from .export.files import FIXED_TIME, atomic_write, save_workbook
-from .scenario import (Case, Fleet, Finance, Options, Region, Scenario, UnitSpec, UseCase,
-                       _deep_merge, validate_case)
-from .units import convert
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
@@ -418,7 +428,7 @@ def write_template(path: str | Path, scenario: Scenario | None = None) -> Path:
     The same scenario always gives the same bytes.
     """
     if scenario is None:
-        from .scenario import load_scenario
+        from ..data.scenario import load_scenario
         scenario = load_scenario()
     values, notes = _explicit(scenario)
     first = next(iter(scenario.cases.values()))

@@ -15,8 +15,8 @@ import numpy as np
 from openpyxl.styles import Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 
-from ..options import TIERS
-from ..units import SECONDS_PER_YEAR
+from ...data.units import SECONDS_PER_YEAR
+from ...model.options import TIERS
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 SHEET = "What-if"
@@ -284,6 +284,6 @@ def write_whatif(sheet, book, plan) -> None:
 
 def _fleet_gpu(plan, option: str, row, parameter: str) -> float:
     """A property of the GPU an option's fleet uses in a row's year, from the run's catalogue."""
-    from ..lookup import tables_for
+    from ...model.lookup import tables_for
     column = {"hosted-open-weight": "ho_gpu", "frontier-api": "fa_gpu"}[option]
     return float(tables_for(plan.scenario.catalog).gpu([row[column]], parameter)[0])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..units import SECONDS_PER_YEAR
+from ...data.units import SECONDS_PER_YEAR
 
 
 def price_in_year(base_price, change_per_year, years_since_base):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .catalog import Catalog, default_catalog
-from .errors import InputError
+from ..data.catalog import Catalog, default_catalog
+from ..data.errors import InputError
 from .lookup import model_on_gpu, tables_for
 
 

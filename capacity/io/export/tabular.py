@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ...data.errors import InputError
+from ...model.plan import SCHEMA_VERSION
 from .files import atomic_write
-
-SCHEMA_VERSION = 1
 
 
 def to_json(results: pd.DataFrame) -> str:

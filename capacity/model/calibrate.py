@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .catalog import ASSUMPTIONS_DIR, Catalog, default_catalog
+from ..data.catalog import ASSUMPTIONS_DIR, Catalog, default_catalog
 from .lookup import EFFICIENCY_COLUMNS, Tables, build_tables, model_on_gpu, with_efficiency
 from .stages.throughput import Throughput
 

@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-                      model_validator)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .catalog import Catalog, Row, default_catalog
 from .errors import InputError
 from .units import describe_unit, to_magnitude
 
-SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "assumptions" / "scenarios"
+SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "assumptions" / "scenarios"
 DEFAULT_SCENARIO = "netherlands"
 PRECISIONS = ("bf16", "fp8", "fp4")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..units import SECONDS_PER_YEAR
+from ...data.units import SECONDS_PER_YEAR
 
 
 def draw_fraction(utilisation, idle_power_fraction):

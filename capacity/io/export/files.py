@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from ..errors import OutputError
+from ...data.errors import OutputError
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:

@@ -21,10 +21,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from ..options import OPTIONS
+from ...model.options import OPTIONS
+from ...model.plan import REQUIRED_VARIABLES, VARIABLES
 from .files import save_workbook
 from .whatif import write_whatif
-from ..plan import REQUIRED_VARIABLES, VARIABLES
 
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
@@ -302,8 +302,8 @@ METHOD = [
 
 
 def _method(sheet, plan) -> None:
-    from .. import __version__
-    from ..catalog import ASSUMPTIONS_DIR
+    from ... import __version__
+    from ...data.catalog import ASSUMPTIONS_DIR
     _put(sheet, 1, 1, "Method in brief", bold=True).font = TITLE_FONT
     for row, line in enumerate(METHOD, start=3):
         _put(sheet, row, 1, line)

@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .catalog import Catalog, Row, default_catalog
-from .errors import InputError
+from ..data.catalog import Catalog, Row
+from ..data.errors import InputError
+from ..data.scenario import Scenario, load_scenario
+from ..data.units import convert
 from .lookup import tables_for
 from .options import OPTIONS, TIERS, evaluate
 from .rows import scenario_rows
-from .scenario import Scenario, load_scenario
-from .units import convert
 
 RESULT_COLUMNS = ["scenario", "region", "option", "variable", "unit", "year", "value"]
+SCHEMA_VERSION = 1
+"""Version of the results table's layout in exported JSON (`capacity diff` reads it back)."""
 
 # variable -> (where it comes from, canonical unit, report unit)
 VARIABLES: dict[str, tuple[str, str, str]] = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..units import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from ...data.units import SECONDS_PER_DAY, SECONDS_PER_YEAR
 
 
 def logistic_adoption(year, saturation, midpoint_year, steepness_per_year):

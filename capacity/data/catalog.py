@@ -22,7 +22,7 @@ from .errors import InputError
 from .schema import TABLES, Parameter
 from .units import convert, describe_unit, to_magnitude
 
-ASSUMPTIONS_DIR = Path(__file__).resolve().parent.parent / "assumptions"
+ASSUMPTIONS_DIR = Path(__file__).resolve().parents[2] / "assumptions"
 """The packaged library: the repository's `assumptions/` (installed alongside the package)."""
 
 COLUMNS = ["id", "parameter", "value", "unit", "low", "high", "source", "url", "source_date", "notes"]

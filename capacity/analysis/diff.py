@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .export.tabular import SCHEMA_VERSION
+from ..data.errors import InputError
+from ..model.plan import SCHEMA_VERSION
 
 KEY_COLUMNS = ["scenario", "region", "option", "variable", "unit", "year"]
 RESULT_COLUMNS = [*KEY_COLUMNS, "value"]

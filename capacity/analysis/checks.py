@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 import pint
 
-from .errors import InputError
-from .units import convert, unit as parse_unit
+from ..data.errors import InputError
+from ..data.units import convert
+from ..data.units import unit as parse_unit
 
 GRAMMAR = ("'VARIABLE[OPTION, YEAR(, REGION(, SCENARIO))] OP NUMBER (UNIT)' or "
            "'cheapest(YEAR(, REGION(, SCENARIO))) == OPTION', with OP one of <=, <, >=, >, ==, !=")

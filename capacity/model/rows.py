@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .catalog import Catalog
-from .scenario import Case, LogisticAdoption, Scenario
+from ..data.catalog import Catalog
+from ..data.scenario import Case, LogisticAdoption, Scenario
 
 
 def _roadmap(settings, years: np.ndarray) -> np.ndarray:

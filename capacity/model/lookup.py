@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .catalog import Catalog
+from ..data.catalog import Catalog
 from .stages.throughput import BYTES_PER_VALUE, Throughput, fit_to_context, serving_throughput
 
 PRECISION_CODES = {"bf16": 0, "fp16": 0, "fp8": 1, "fp4": 2}

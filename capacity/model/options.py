@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .stages import cost, demand, fleet, power
 from .lookup import Tables, model_on_gpu
+from .stages import cost, demand, fleet, power
 from .stages.throughput import Throughput
-from .units import SECONDS_PER_YEAR
 
 OPTIONS = ("frontier-api", "hosted-open-weight", "domestic-buildout")
 TIERS = ("frontier", "open")
