@@ -37,18 +37,8 @@ from pydantic.fields import FieldInfo
 
 from ..data.catalog import Catalog, default_catalog
 from ..data.errors import InputError
-from ..data.scenario import (
-    Case,
-    Finance,
-    Fleet,
-    Options,
-    Region,
-    Scenario,
-    UnitSpec,
-    UseCase,
-    _deep_merge,
-    validate_case,
-)
+from ..data.scenario.models import Case, Finance, Fleet, Options, Region, Scenario, UnitSpec, UseCase
+from ..data.scenario.validation import _deep_merge, validate_case
 from ..data.units import convert
 from .export.files import FIXED_TIME, atomic_write, save_workbook
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.catalog import Catalog
-from ..data.scenario import Case, LogisticAdoption, Scenario
+from ..data.scenario.models import Case, LogisticAdoption, Scenario
 
 
 def _roadmap(settings, years: np.ndarray) -> np.ndarray:

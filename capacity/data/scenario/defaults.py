@@ -1,0 +1,131 @@
+"""Filling what a scenario leaves out from the assumption library, remembering every value
+taken (provenance)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..catalog import Catalog, Row
+
+# scenario path -> (table, id, parameter) in the assumption library
+OPTION_DEFAULTS: dict[tuple[str, ...], tuple[str, str, str]] = {
+    ("fleet", "target_utilisation"): ("defaults", "fleet", "target_utilisation"),
+    ("fleet", "redundancy"): ("defaults", "fleet", "redundancy"),
+    ("fleet", "usable_hbm_fraction"): ("defaults", "fleet", "usable_hbm_fraction"),
+    ("fleet", "max_batch_size"): ("defaults", "fleet", "max_batch_size"),
+    ("fleet", "max_tokens_per_step"): ("defaults", "fleet", "max_tokens_per_step"),
+    ("fleet", "server_overhead"): ("defaults", "server", "overhead_factor"),
+    ("fleet", "idle_power_fraction"): ("defaults", "server", "idle_power_fraction"),
+    ("finance", "discount_rate"): ("defaults", "finance", "discount_rate_public"),
+    ("options", "frontier-api", "price_change"): ("defaults", "trend", "frontier_api_price_change"),
+    ("options", "frontier-api", "offshore", "pue"): ("defaults", "offshore", "pue"),
+    ("options", "frontier-api", "offshore_grid_co2_intensity"):
+        ("defaults", "offshore", "grid_co2_intensity"),
+    ("options", "hosted-open-weight", "pue"): ("defaults", "facility", "pue_colocation"),
+    ("options", "hosted-open-weight", "rental_price_change"):
+        ("defaults", "trend", "gpu_rental_price_change"),
+    ("options", "domestic-buildout", "pue"): ("defaults", "facility", "pue_hyperscale"),
+    ("options", "domestic-buildout", "facility_capex"): ("defaults", "facility", "capex_per_mw_it"),
+    ("options", "domestic-buildout", "grid_connection_capex"):
+        ("defaults", "grid", "connection_capex_per_mw"),
+    ("options", "domestic-buildout", "server_lifetime"): ("defaults", "server", "lifetime"),
+    ("options", "domestic-buildout", "facility_lifetime"): ("defaults", "facility", "lifetime"),
+    ("options", "domestic-buildout", "grid_lifetime"): ("defaults", "grid", "lifetime"),
+    ("options", "domestic-buildout", "server_om"): ("defaults", "server", "om_fraction"),
+    ("options", "domestic-buildout", "facility_om"): ("defaults", "facility", "om_fraction"),
+    ("options", "domestic-buildout", "discount_rate"): ("defaults", "finance", "discount_rate_public"),
+    ("options", "domestic-buildout", "build_lead_time"): ("defaults", "facility", "build_lead_time"),
+    ("options", "domestic-buildout", "grid_connection_lead_time"):
+        ("defaults", "grid", "connection_lead_time"),
+}
+REGION_FIELDS = ("name", "population", "workforce", "electricity_consumption", "peak_demand",
+                 "electricity_price", "grid_co2_intensity")
+USE_CASE_FIELDS = {  # scenario field -> use_cases.csv parameter ({w}: the worldview)
+    "user_base": "user_base", "user_share": "user_share",
+    "requests_per_user_per_day": "requests_per_user_per_day",
+    "input_tokens": "input_tokens_per_request", "output_tokens": "output_tokens_per_request",
+    "reasoning_tokens": "reasoning_tokens_per_request", "token_growth": "token_growth_{w}",
+    "frontier_share": "frontier_share_{w}", "peak_to_average": "peak_to_average",
+}
+
+
+def _get(data: dict, path: tuple) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _set_default(data: dict, path: tuple, row: Row | None, used: dict[tuple, Row]) -> None:
+    """Put an assumption's value at `path` unless the scenario gives one."""
+    if row is None:
+        return
+    parent = data
+    for key in path[:-1]:
+        if not isinstance(parent.get(key, {}), dict):
+            return
+        parent = parent.setdefault(key, {})
+    if path[-1] not in parent:
+        parent[path[-1]] = row.value if isinstance(row.value, str) else row.text
+        used[path] = row
+
+
+def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
+    """Complete a raw scenario (in place) from the assumption library; return what was used."""
+    used: dict[tuple, Row] = {}
+    worldview = data.get("worldview", "realist")
+    for path, (table, row_id, parameter) in OPTION_DEFAULTS.items():
+        _set_default(data, path, catalog.get(table, row_id, parameter), used)
+    for code, region in (data.get("regions") or {}).items():
+        if isinstance(region, dict):
+            for name in REGION_FIELDS:
+                _set_default(data, ("regions", code, name), catalog.get("countries", code, name), used)
+            _set_default(data, ("regions", code, "working_days_per_year"),
+                         catalog.get("defaults", "demand", "working_days_per_year"), used)
+    for uc_id, use_case in (data.get("use_cases") or {}).items():
+        if not isinstance(use_case, dict):
+            continue
+        archetype = use_case.get("archetype", uc_id)
+        for name, parameter in USE_CASE_FIELDS.items():
+            if name in ("user_base", "user_share") and "users" in use_case:
+                continue
+            _set_default(data, ("use_cases", uc_id, name),
+                         catalog.get("use_cases", archetype, parameter.format(w=worldview)), used)
+        _set_default(data, ("use_cases", uc_id, "token_growth_years"),
+                     catalog.get("defaults", "demand", "token_growth_years"), used)
+        _set_default(data, ("use_cases", uc_id, "cached_input_share"),
+                     catalog.get("use_cases", archetype, "cached_input_share")
+                     or catalog.get("defaults", "api", "cached_input_share"), used)
+        if "adoption" not in use_case and catalog.get("use_cases", archetype, "adoption_midpoint_year"):
+            for name, parameter in (("midpoint_year", "adoption_midpoint_year"),
+                                    ("steepness", "adoption_steepness")):
+                # a worldview's own row wins over the shared one
+                row = (catalog.get("use_cases", archetype, f"{parameter}_{worldview}")
+                       or catalog.get("use_cases", archetype, parameter))
+                _set_default(data, ("use_cases", uc_id, "adoption", name), row, used)
+    options = data.get("options") or {}
+    gpu = _get(options, ("hosted-open-weight", "gpu"))
+    if isinstance(gpu, str):
+        _set_default(data, ("options", "hosted-open-weight", "rental_price"),
+                     catalog.get("gpus", gpu, "rental_price"), used)
+    gpu = _get(options, ("domestic-buildout", "gpu"))
+    if isinstance(gpu, str):
+        _set_default(data, ("options", "domestic-buildout", "server_capex"),
+                     catalog.get("gpus", gpu, "server_cost"), used)
+    for tier in ("frontier_tier", "open_tier"):
+        product = _get(options, ("frontier-api", tier, "product"))
+        if isinstance(product, str):
+            for name in ("input_price", "output_price", "cached_input_price"):
+                _set_default(data, ("options", "frontier-api", tier, name),
+                             catalog.get("api_products", product, name), used)
+    for option, row in (("frontier-api", catalog.get("api_products", str(_get(
+            options, ("frontier-api", "frontier_tier", "product"))), "price_date")),
+                        ("hosted-open-weight", catalog.get("gpus", str(_get(
+                            options, ("hosted-open-weight", "gpu"))), "rental_price"))):
+        if row is not None and isinstance(options.get(option), dict) \
+                and "price_year" not in options[option]:
+            date = row.value if option == "frontier-api" else row.source_date
+            options[option]["price_year"] = int(str(date)[:4])
+            used[("options", option, "price_year")] = row
+    return used

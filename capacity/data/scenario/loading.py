@@ -1,0 +1,150 @@
+"""Loading a scenario file: YAML read with the line of every key, variants deep-merged,
+overrides applied, each case validated and completed from the assumption library.
+
+A scenario file holds one base case and optional named ``variants`` (deep-merged overrides),
+e.g. ``realist`` and ``maximalist``; each variant becomes one value of the ``scenario`` column
+of the results. What a scenario leaves out is filled from `assumptions/`, and every filled
+value is remembered (provenance). Every error names the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..catalog import Catalog, Row, default_catalog
+from ..errors import InputError
+from .models import Case, Scenario
+from .overrides import _set_path, parse_override
+from .validation import _deep_merge, validate_case
+
+SCENARIOS_DIR = Path(__file__).resolve().parents[3] / "assumptions" / "scenarios"
+DEFAULT_SCENARIO = "netherlands"
+
+
+# --- reading YAML with line numbers ----------------------------------------------------------
+
+def _plain(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
+    """Turn a composed YAML node into Python values, recording the line of every key."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result = {}
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag != \
+                "tag:yaml.org,2002:str" else key_node.value
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            result[key] = _plain(value_node, path + (key,), lines)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, path + (i,), lines) for i, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def read_yaml(path: Path) -> tuple[dict, dict[tuple, int]]:
+    """Parse a YAML file into a dict and a map from key path to line number."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(path), None, f"a file that cannot be read ({exc.strerror})",
+                         "a readable scenario file") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise InputError(where, None, f"invalid YAML ({getattr(exc, 'problem', exc)})",
+                         "a YAML mapping") from None
+    lines: dict[tuple, int] = {}
+    data = _plain(node, (), lines) if node is not None else None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}:1", None, "a document that is not a mapping of keys",
+                         "a YAML mapping with horizon, regions, use_cases and options")
+    return data, lines
+
+
+def preset_names() -> list[str]:
+    """Names of the scenarios shipped in `assumptions/scenarios/`."""
+    return sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
+
+
+def resolve_source(source: str | Path | None) -> Path:
+    """A path, a preset name or None (the default scenario) -> the scenario file."""
+    if source is None:
+        return SCENARIOS_DIR / f"{DEFAULT_SCENARIO}.yaml"
+    path = Path(source)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise InputError(str(path), None, "no such file", "a scenario file or a preset "
+                             "name: " + ", ".join(preset_names()))
+        return path
+    preset = SCENARIOS_DIR / f"{source}.yaml"
+    if not preset.exists():
+        close = difflib.get_close_matches(str(source), preset_names(), n=1)
+        raise InputError(None, "scenario", repr(str(source)), "a scenario file or a preset name: "
+                         + ", ".join(preset_names()), f"did you mean {close[0]!r}?" if close else None)
+    return preset
+
+
+def load_scenario(source: str | Path | None = None, catalog: Catalog | None = None,
+                  overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Load a scenario: a YAML path, a preset name, or None for the default scenario.
+
+    `overrides` are ``PATH=VALUE`` settings (``demand.scale=2``,
+    ``options.domestic-buildout.pue=1.25``, ``regions.NLD.electricity_price=0.2 USD/kWh``)
+    applied to every variant after its own overrides, and validated like the file.
+
+    A scenario may list its own assumption files (``assumptions: [national-prices.csv]``,
+    paths relative to the scenario file, each named after the table it adds to or overrides,
+    e.g. ``gpus.csv``): their rows are checked like the library's and win over it.
+    """
+    path = resolve_source(source)
+    data, lines = read_yaml(path)
+    extra = data.pop("assumptions", None) or []
+    if not isinstance(extra, list) or not all(isinstance(item, str) for item in extra):
+        raise InputError(f"{path}:{lines.get(('assumptions',), 1)}", "assumptions", repr(extra),
+                         "a list of CSV file paths")
+    if extra:
+        files = tuple((path.parent / item) for item in extra)
+        for i, file in enumerate(files):
+            if not file.exists():
+                raise InputError(f"{path}:{lines.get(('assumptions', i), 1)}", f"assumptions[{i}]",
+                                 f"{str(file)!r}, which does not exist", "an assumption CSV file")
+        catalog = (catalog or default_catalog()).with_files(files)
+    catalog = catalog or default_catalog()
+    variants = data.pop("variants", None) or {}
+    if not isinstance(variants, dict):
+        raise InputError(f"{path}:{lines.get(('variants',), 1)}", "variants", repr(variants),
+                         "a mapping of variant names to overrides")
+    cases: dict[str, Case] = {}
+    used_by_case: dict[str, dict[tuple, Row]] = {}
+    settings = [parse_override(text) for text in overrides]
+    set_lines = {key: text for key, text in zip((p for p, _ in settings), overrides)}
+
+    def with_overrides(raw: dict) -> dict:
+        for key, value in settings:
+            _set_path(raw, key, value)
+        return raw
+
+    if not variants:
+        case, used = validate_case(with_overrides(copy.deepcopy(data)), str(path), lines, catalog,
+                                   overridden=set_lines)
+        cases[case.name] = case
+        used_by_case[case.name] = used
+    for variant, variant_overrides in variants.items():
+        if not isinstance(variant_overrides, dict):
+            raise InputError(f"{path}:{lines.get(('variants', variant), 1)}", f"variants.{variant}",
+                             repr(variant_overrides), "a mapping of overrides")
+        merged = with_overrides(_deep_merge(data, variant_overrides))
+        merged["name"] = str(variant)
+        case, used = validate_case(merged, str(path), lines, catalog, ("variants", variant),
+                                   overridden=set_lines)
+        cases[str(variant)] = case
+        used_by_case[str(variant)] = used
+    checks = [(str(text), f"{path}:{lines.get(('checks', i), lines.get(('checks',), 1))}")
+              for i, text in enumerate(data.get("checks") or [])]
+    return Scenario(name=str(data.get("name", path.stem)), source=str(path), cases=cases,
+                    assumptions_used=used_by_case, catalog=catalog, checks=checks)

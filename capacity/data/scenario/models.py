@@ -1,0 +1,237 @@
+"""The scenario's parts as pydantic models: what a ministry analyst may write, with units.
+
+Numbers may carry units ("12 MUSD/MW", "3 yr", "700 W"); a bare number is read in the unit the
+field documents (`Q`), and kept in canonical units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ..catalog import Catalog, Row, default_catalog
+from ..units import describe_unit, to_magnitude
+
+PRECISIONS = ("bf16", "fp8", "fp4")
+
+
+# --- quantities with units -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """Field metadata: a bare number is read in `display`; the value is kept in `canonical`."""
+
+    display: str
+    canonical: str
+
+
+def Q(display: str, canonical: str | None = None, **constraints: Any):  # noqa: N802
+    """A float field given as a number or a 'number unit' string, kept in `canonical` units."""
+    canonical = canonical if canonical is not None else display
+
+    def parse(value: Any) -> float:
+        try:
+            return to_magnitude(value, canonical, default_unit=display)
+        except ValueError as exc:
+            # say what the analyst writes ("ms"), not the canonical unit kept inside ("s")
+            found, _, _ = str(exc).partition("; expected ")
+            raise ValueError(f"{found}; expected a quantity in {describe_unit(display)}") from None
+
+    return Annotated[float, BeforeValidator(parse), Field(**constraints),
+                     UnitSpec(display, canonical)]
+
+
+Fraction = Q("", ge=0.0, le=1.0)
+Count = Q("", ge=0.0)
+Rate = Q("1/yr")  # a yearly change, e.g. -0.3 for -30 %/yr
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+# --- the scenario's parts --------------------------------------------------------------------
+
+class Horizon(Strict):
+    first_year: int = Field(ge=2000, le=2100)
+    last_year: int = Field(ge=2000, le=2100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Horizon":
+        if self.last_year < self.first_year:
+            raise ValueError(f"found last_year {self.last_year} before first_year "
+                             f"{self.first_year}; expected last_year >= first_year")
+        return self
+
+
+class Region(Strict):
+    """A country or region; its statistics default to `assumptions/countries.csv`."""
+
+    name: str
+    population: Count
+    workforce: Count | None = None
+    electricity_consumption: Q("TWh/yr", "J/yr", gt=0.0)
+    peak_demand: Q("GW", "W", gt=0.0)
+    electricity_price: Q("USD/kWh", "USD/J", ge=0.0)
+    grid_co2_intensity: Q("g/kWh", "kg/J", ge=0.0)
+    working_days_per_year: Q("day/yr", gt=0.0, le=366.0)
+
+
+class LogisticAdoption(Strict):
+    """Share of potential users active: ``saturation / (1 + exp(-steepness (year - midpoint)))``."""
+
+    saturation: Fraction = 1.0
+    midpoint_year: float
+    steepness: Q("1/yr", gt=0.0)
+
+
+class UseCase(Strict):
+    """Who uses AI for what, how often and how heavily."""
+
+    archetype: str | None = None
+    users: Count | None = None
+    user_base: Literal["population", "workforce"] | None = None
+    user_share: Fraction | None = None
+    adoption: LogisticAdoption | dict[int, Fraction]
+    requests_per_user_per_day: Q("1/day", ge=0.0)
+    input_tokens: Q("token", ge=0.0)
+    output_tokens: Q("token", gt=0.0)
+    reasoning_tokens: Q("token", ge=0.0) = 0.0
+    token_growth: Rate = 0.0
+    token_growth_years: Q("yr", ge=0.0)
+    cached_input_share: Fraction = 0.0
+    frontier_share: Fraction
+    peak_to_average: Q("", ge=1.0)
+
+    @model_validator(mode="after")
+    def _who(self) -> "UseCase":
+        if self.users is None and (self.user_base is None or self.user_share is None):
+            raise ValueError("found neither users nor user_base with user_share; expected a "
+                             "number of users, or user_base (population|workforce) and user_share")
+        return self
+
+
+class Fleet(Strict):
+    """How fleets are provisioned and how their servers draw power (all options)."""
+
+    target_utilisation: Q("", gt=0.0, le=1.0)
+    redundancy: Q("", ge=0.0)
+    usable_hbm_fraction: Q("", gt=0.0, le=1.0)
+    max_batch_size: Q("", ge=1.0)
+    max_tokens_per_step: Q("token", ge=1.0)
+    server_overhead: Q("", ge=1.0)
+    idle_power_fraction: Fraction
+
+
+class ServedTier(Strict):
+    """An open-weight model serving one tier of demand on GPUs."""
+
+    model: str
+
+
+class ApiTier(Strict):
+    """An API product serving one tier of demand, with its prices (default: catalogue)."""
+
+    product: str
+    input_price: Q("USD/Mtok", "USD/token", ge=0.0)
+    output_price: Q("USD/Mtok", "USD/token", ge=0.0)
+    cached_input_price: Q("USD/Mtok", "USD/token", ge=0.0)
+    proxy_model: str
+
+
+class GpuServing(Strict):
+    """How a fleet of GPUs serves: hardware, precision and latency target."""
+
+    gpu: str
+    precision: Literal["bf16", "fp8", "fp4"]
+    max_tpot_ms: Q("ms", "s", gt=0.0) | None = None
+    gpus_per_replica: int | None = Field(default=None, ge=1)
+    pue: Q("", ge=1.0)
+
+
+class FrontierApi(Strict):
+    frontier_tier: ApiTier
+    open_tier: ApiTier
+    price_change: Rate
+    price_year: int
+    offshore: GpuServing
+    offshore_grid_co2_intensity: Q("g/kWh", "kg/J", ge=0.0)
+
+
+class HostedOpenWeight(GpuServing):
+    frontier_tier: ServedTier
+    open_tier: ServedTier
+    gpu_roadmap: dict[int, str] = Field(default_factory=dict)
+    location: Literal["domestic", "offshore"]
+    rental_price: Q("USD/GPU/h", "USD/GPU/s", ge=0.0)
+    rental_price_change: Rate
+    price_year: int
+
+
+class DomesticBuildout(GpuServing):
+    frontier_tier: ServedTier
+    open_tier: ServedTier
+    gpu_roadmap: dict[int, str] = Field(default_factory=dict)
+    server_capex: Q("USD/GPU", ge=0.0)
+    facility_capex: Q("MUSD/MW", "USD/W", ge=0.0)
+    grid_connection_capex: Q("MUSD/MW", "USD/W", ge=0.0)
+    server_lifetime: Q("yr", gt=0.0)
+    facility_lifetime: Q("yr", gt=0.0)
+    grid_lifetime: Q("yr", gt=0.0)
+    server_om: Q("1/yr", ge=0.0)
+    facility_om: Q("1/yr", ge=0.0)
+    discount_rate: Q("1/yr", ge=0.0)
+    build_lead_time: Q("yr", ge=0.0)
+    grid_connection_lead_time: Q("yr", ge=0.0)
+    bridge: Literal["frontier-api", "hosted-open-weight"]
+
+
+class Options(Strict):
+    frontier_api: FrontierApi = Field(alias="frontier-api")
+    hosted_open_weight: HostedOpenWeight = Field(alias="hosted-open-weight")
+    domestic_buildout: DomesticBuildout = Field(alias="domestic-buildout")
+
+
+class Finance(Strict):
+    discount_rate: Q("1/yr", ge=0.0)
+
+
+class Demand(Strict):
+    """Scenario-wide demand knobs."""
+
+    scale: Q("", gt=0.0) = 1.0   # multiplies every use case's requests (a sensitivity)
+
+
+class Case(Strict):
+    """One fully specified scenario: what the model runs on."""
+
+    schema_version: Literal[1] = 1
+    name: str
+    title: str | None = None
+    description: str | None = None
+    worldview: Literal["realist", "maximalist"] = "realist"
+    horizon: Horizon
+    regions: dict[str, Region] = Field(min_length=1)
+    use_cases: dict[str, UseCase] = Field(min_length=1)
+    demand: Demand = Field(default_factory=Demand)
+    checks: list[str] = Field(default_factory=list)   # `capacity check` expressions
+    fleet: Fleet
+    options: Options
+    finance: Finance
+
+
+# --- the loaded scenario ---------------------------------------------------------------------
+
+@dataclass
+class Scenario:
+    """A scenario file, validated: one `Case` per variant, with provenance."""
+
+    name: str
+    source: str
+    cases: dict[str, Case]
+    assumptions_used: dict[str, dict[tuple, Row]] = field(default_factory=dict)
+    catalog: Catalog = field(default_factory=default_catalog, repr=False)
+    checks: list[tuple[str, str]] = field(default_factory=list)
+    """The scenario's `checks:` expressions, each with where it is written (file:line)."""
