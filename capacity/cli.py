@@ -47,7 +47,7 @@ class _Progress:
 
 def _load_and_run(scenario, files, overrides):
     from .data.scenario import load_scenario
-    from .io.template import is_template, read_template
+    from .data.scenario.template_reader import is_template, read_template
     from .model.plan import run as run_plan
     if scenario and is_template(scenario):
         if overrides:
@@ -253,7 +253,7 @@ def template(path, scenario) -> None:
       capacity run my-country.xlsx -o plan.xlsx
     """
     from .data.scenario import load_scenario
-    from .io.template import write_template
+    from .io.template_writer import write_template
     write_template(path, load_scenario(scenario))
     click.echo(f"wrote {path}", err=True)
 

@@ -12,7 +12,8 @@ import pytest
 import capacity
 import capacity.data.catalog
 from capacity.data.errors import InputError
-from capacity.io.template import is_template, read_template, write_template
+from capacity.data.scenario.template_reader import is_template, read_template
+from capacity.io.template_writer import write_template
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "demand-input.xlsx"
 KEYS = ["scenario", "region", "option", "variable", "unit", "year"]
@@ -225,7 +226,7 @@ def test_cli_refuses_a_broken_template_with_the_cell_and_exit_code_2(tmp_path):
 
     from openpyxl import load_workbook
 
-    from capacity.io.template import write_template
+    from capacity.io.template_writer import write_template
     book = tmp_path / "input.xlsx"
     write_template(book)
     workbook = load_workbook(book)
@@ -245,7 +246,7 @@ def test_cli_refuses_a_broken_template_with_the_cell_and_exit_code_2(tmp_path):
 def test_shipped_template_is_what_write_template_writes_today(tmp_path):
     from pathlib import Path
 
-    from capacity.io.template import write_template
+    from capacity.io.template_writer import write_template
     fresh = write_template(tmp_path / "fresh.xlsx")
     shipped = Path(__file__).resolve().parent.parent / "templates" / "demand-input.xlsx"
     assert fresh.read_bytes() == shipped.read_bytes(), "run capacity template templates/demand-input.xlsx"
