@@ -1,0 +1,67 @@
+"""The wings' one-way doors (shared DESIGN: data <- model <- analysis, io <- cli): a module of a
+wing imports only from the wings below it. Read from the source with `ast`, so a new import that
+crosses a door fails here."""
+
+import ast
+from pathlib import Path
+
+import capacity
+
+PACKAGE = Path(capacity.__file__).parent
+ALLOWED = {
+    "data": {"data"},
+    "model": {"data", "model"},
+    "analysis": {"data", "model", "analysis"},
+    "io": {"data", "model", "analysis", "io"},
+}
+
+
+def _imported_wings(path: Path, root: Path = PACKAGE) -> set[str]:
+    """The wings (`capacity.<wing>`) a module imports, relative or absolute."""
+    module = path.relative_to(root.parent).with_suffix("").parts
+    package = module[:-1]
+    wings = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                name = ".".join(base + ((node.module,) if node.module else ()))
+            else:
+                name = node.module or ""
+            targets = [f"{name}.{alias.name}" for alias in node.names] if node.module is None \
+                or name == "capacity" else [name]
+        elif isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        for target in targets:
+            parts = target.split(".")
+            if parts[0] == "capacity" and len(parts) > 1:
+                wings.add(parts[1])
+    return wings
+
+
+def test_every_module_belongs_to_a_wing_or_is_the_face():
+    loose = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert loose == ["__init__.py", "cli.py"]
+    assert sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and any(p.rglob("*.py"))) \
+        == sorted(ALLOWED)
+
+
+def test_imports_run_one_way():
+    crossings = []
+    for wing, allowed in ALLOWED.items():
+        for path in sorted((PACKAGE / wing).rglob("*.py")):
+            wrong = _imported_wings(path) - allowed - {"__version__"}
+            if wrong:
+                crossings.append(f"{path.relative_to(PACKAGE)} imports {sorted(wrong)}")
+    assert crossings == []
+
+
+def test_the_checker_sees_a_crossing(tmp_path):
+    # the rule above must be able to fail: an import from io inside model is found
+    fake = PACKAGE / "model" / "stages" / "cost.py"
+    probe = tmp_path / "capacity" / "model" / "stages" / "cost.py"
+    probe.parent.mkdir(parents=True)
+    probe.write_text(fake.read_text() + "\nfrom ...io.export import files\n")
+    assert "io" in _imported_wings(probe, tmp_path / "capacity")
+    assert _imported_wings(fake) == {"data"}
