@@ -7,8 +7,9 @@ import sys
 import pytest
 
 import capacity
-from capacity.data.catalog import ASSUMPTIONS_DIR, COLUMNS, Catalog, default_catalog, read_table
+from capacity.data.catalog import COLUMNS, Catalog, default_catalog, read_table
 from capacity.data.errors import InputError
+from capacity.data.paths import assumptions_dir
 from capacity.data.schema import TABLES
 
 HEADER = ",".join(COLUMNS)
@@ -102,7 +103,7 @@ def test_a_users_file_overrides_a_library_row_without_editing_the_package(tmp_pa
     quote.write_text(f"{HEADER}\nh100-sxm,rental_price,1.475,USD/GPU/h,,,Ministry tender,"
                      "tender 2026/17,2026-10,national quote: half the library's median\n")
     scenario = tmp_path / "nl.yaml"
-    scenario.write_text((ASSUMPTIONS_DIR / "scenarios" / "netherlands.yaml").read_text()
+    scenario.write_text((assumptions_dir() / "scenarios" / "netherlands.yaml").read_text()
                         + "\nassumptions: [gpus.csv]\n")
     base = capacity.run(capacity.load_scenario())
     quoted = capacity.run(capacity.load_scenario(scenario))
@@ -118,7 +119,7 @@ def test_evidence_files_name_a_source_and_a_date_on_every_row(name):
     import pandas as pd
 
     from capacity.data.units import unit
-    frame = pd.read_csv(ASSUMPTIONS_DIR / name, dtype=str, keep_default_na=False)
+    frame = pd.read_csv(assumptions_dir() / name, dtype=str, keep_default_na=False)
     for column in ("source", "url", "source_date"):
         empty = frame.loc[frame[column].str.strip() == "", "id"].tolist()
         assert not empty, (name, column, empty)

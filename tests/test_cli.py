@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from capacity.cli import main
-from capacity.data.scenario import SCENARIOS_DIR
+from capacity.data.paths import scenarios_dir
 from capacity.model.plan import REQUIRED_VARIABLES
 
 
@@ -59,7 +59,7 @@ def test_csv_output_parses(runner, tmp_path):
     ("  last_year: 2035", "  lastyear: 2035"),
 ])
 def test_bad_scenario_exits_2_with_one_message_and_writes_nothing(tmp_path, old, new):
-    text = (SCENARIOS_DIR / "netherlands.yaml").read_text().replace(old, new, 1)
+    text = (scenarios_dir() / "netherlands.yaml").read_text().replace(old, new, 1)
     scenario = tmp_path / "bad.yaml"
     scenario.write_text(text)
     out = tmp_path / "plan.xlsx"
@@ -110,8 +110,8 @@ def test_the_same_inputs_give_a_byte_identical_workbook(runner, tmp_path):
 
 
 def test_user_text_is_written_as_text_never_as_a_formula(tmp_path):
-    from capacity.data.scenario import SCENARIOS_DIR
-    text = (SCENARIOS_DIR / "netherlands.yaml").read_text().replace(
+    from capacity.data.paths import scenarios_dir
+    text = (scenarios_dir() / "netherlands.yaml").read_text().replace(
         "  drafting: {}", "  '=HYPERLINK(\"http://x\")': {archetype: drafting}")
     scenario = tmp_path / "s.yaml"
     scenario.write_text(text)

@@ -82,9 +82,9 @@ def test_check_exit_codes_and_outputs(tmp_path):
 
 
 def test_checks_in_a_scenario_file_are_run_and_located(tmp_path):
-    from capacity.data.scenario import SCENARIOS_DIR
+    from capacity.data.paths import scenarios_dir
     scenario = tmp_path / "nl.yaml"
-    scenario.write_text((SCENARIOS_DIR / "netherlands.yaml").read_text()
+    scenario.write_text((scenarios_dir() / "netherlands.yaml").read_text()
                         + "\nchecks:\n  - 'Sovereignty|Domestic share[domestic-buildout, 2035] >= 99 %'\n"
                           "  - 'Cost|Total[frontier-api, 2030] < 1 USD/yr'\n")
     process = cli("check", str(scenario))

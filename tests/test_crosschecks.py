@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 
 import capacity
-from capacity.data.catalog import ASSUMPTIONS_DIR, default_catalog
+from capacity.data.catalog import default_catalog
+from capacity.data.paths import assumptions_dir
 from capacity.data.units import to_magnitude
 from capacity.model.stages import power
 
-REFERENCES = pd.read_csv(ASSUMPTIONS_DIR / "crosschecks.csv").set_index("id")
+REFERENCES = pd.read_csv(assumptions_dir() / "crosschecks.csv").set_index("id")
 CATALOG = default_catalog()
 
 

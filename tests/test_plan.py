@@ -117,8 +117,8 @@ def test_plan_lists_the_assumptions_it_used_with_sources(default_plan):
 
 def test_variants_with_different_horizons_run_side_by_side(tmp_path):
     import capacity
-    from capacity.data.scenario import SCENARIOS_DIR
-    text = (SCENARIOS_DIR / "netherlands.yaml").read_text().replace(
+    from capacity.data.paths import scenarios_dir
+    text = (scenarios_dir() / "netherlands.yaml").read_text().replace(
         "  maximalist:\n    worldview: maximalist",
         "  maximalist:\n    worldview: maximalist\n    horizon: {first_year: 2028, last_year: 2037}")
     (tmp_path / "s.yaml").write_text(text)

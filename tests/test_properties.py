@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import capacity
-from capacity.data.scenario import SCENARIOS_DIR
+from capacity.data.paths import scenarios_dir
 from capacity.model.lookup import tables_for
 from capacity.model.options import OPTIONS, evaluate
 from capacity.model.rows import scenario_rows
@@ -44,7 +44,7 @@ SPELLINGS = {
 
 
 def _scenario_text(choice: dict) -> str:
-    text = (SCENARIOS_DIR / "netherlands.yaml").read_text()
+    text = (scenarios_dir() / "netherlands.yaml").read_text()
     text = text.replace("  NLD: {}", f"  NLD: {{electricity_price: {choice['electricity_price']}}}")
     text = text.replace("    bridge: hosted-open-weight",
                         f"    bridge: hosted-open-weight\n    facility_capex: {choice['facility_capex']}\n"

@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 
 from capacity.data.errors import InputError
-from capacity.data.scenario import SCENARIOS_DIR, load_scenario
+from capacity.data.paths import scenarios_dir
+from capacity.data.scenario import load_scenario
 
-DEFAULT = (SCENARIOS_DIR / "netherlands.yaml").read_text()
+DEFAULT = (scenarios_dir() / "netherlands.yaml").read_text()
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -111,7 +111,7 @@ def test_calibration_spans_gpus_models_and_architectures():
 
 
 def test_efficiency_factors_are_shared_across_models_not_fitted_per_pair():
-    stored = pd.read_csv(calibrate.EFFICIENCY_FILE)
+    stored = pd.read_csv(calibrate.efficiency_file())
     from capacity.data.catalog import default_catalog
     from capacity.model.lookup import build_tables
     tables = build_tables(default_catalog())
@@ -140,7 +140,7 @@ def test_validation_measurements_are_reported_with_their_errors():
 
 
 def test_stored_errors_in_calibration_csv_match_the_model():
-    stored = pd.read_csv(calibrate.CALIBRATION_FILE).set_index("id")
+    stored = pd.read_csv(calibrate.calibration_file()).set_index("id")
     now = FIT.measurements.set_index("id")
     usable = now["usable"]
     np.testing.assert_allclose(stored.loc[usable, "modelled_output_tokens_per_s_per_gpu"],

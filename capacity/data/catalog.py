@@ -19,11 +19,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .paths import assumptions_dir
 from .schema import TABLES, Parameter
 from .units import convert, describe_unit, to_magnitude
-
-ASSUMPTIONS_DIR = Path(__file__).resolve().parents[2] / "assumptions"
-"""The packaged library: the repository's `assumptions/` (installed alongside the package)."""
 
 COLUMNS = ["id", "parameter", "value", "unit", "low", "high", "source", "url", "source_date", "notes"]
 REQUIRED = ["id", "parameter", "value", "source", "url", "source_date"]
@@ -76,7 +74,12 @@ def read_table(path: Path, table: str) -> list[Row]:
     """Read and check one long-format CSV assumption table."""
     rows: list[Row] = []
     seen: dict[tuple[str, str], int] = {}
-    with path.open(newline="", encoding="utf-8") as handle:
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(path), None, f"a file that cannot be read ({exc.strerror or exc})",
+                         "a readable assumption CSV file") from None
+    with handle:
         reader = csv.DictReader(handle)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
@@ -144,12 +147,17 @@ class Catalog:
     rows: dict[str, dict[tuple[str, str], Row]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, directory: Path = ASSUMPTIONS_DIR, extra_files: tuple[Path, ...] = ()) -> "Catalog":
+    def load(cls, directory: Path | None = None, extra_files: tuple[Path, ...] = ()) -> "Catalog":
+        """Every table of `directory` (default: the packaged library); a missing table file is
+        refused, so a broken installation never gives an empty catalogue."""
+        directory = assumptions_dir() if directory is None else Path(directory)
         catalog = cls()
         for table in TABLES:
             path = directory / f"{table}.csv"
-            if path.exists():
-                catalog.add(read_table(path, table))
+            if not path.is_file():
+                raise InputError(str(path), None, "no such file",
+                                 f"the assumption table {table}.csv of the library in {directory}")
+            catalog.add(read_table(path, table))
         return catalog.with_files(tuple(extra_files)) if extra_files else catalog
 
     def with_files(self, files: tuple[Path, ...]) -> "Catalog":

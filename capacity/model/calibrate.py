@@ -18,19 +18,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.catalog import ASSUMPTIONS_DIR, Catalog, default_catalog
+from ..data.catalog import Catalog, default_catalog
+from ..data.paths import assumptions_dir
 from .lookup import EFFICIENCY_COLUMNS, Tables, build_tables, model_on_gpu, with_efficiency
 from .stages.throughput import Throughput
 
-CALIBRATION_FILE = ASSUMPTIONS_DIR / "calibration.csv"
-EFFICIENCY_FILE = ASSUMPTIONS_DIR / "efficiency.csv"
+
+def calibration_file() -> Path:
+    """The published measurements the model is fitted to (`assumptions/calibration.csv`)."""
+    return assumptions_dir() / "calibration.csv"
+
+
+def efficiency_file() -> Path:
+    """The fitted efficiency factors (`assumptions/efficiency.csv`)."""
+    return assumptions_dir() / "efficiency.csv"
 ETA_GRID = np.round(np.arange(0.05, 1.0001, 0.01), 2)
 OVERHEAD_GRID = np.round(np.arange(0.0, 400e-6 + 1e-12, 5e-6), 9)  # seconds per layer per step
 
 
-def read_measurements(path: Path = CALIBRATION_FILE) -> pd.DataFrame:
+def read_measurements(path: Path | None = None) -> pd.DataFrame:
     """Measurements with the conditions the model needs (rows lacking one are marked unusable)."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = pd.read_csv(path or calibration_file(), dtype=str, keep_default_na=False)
     for column in ("gpus", "gpus_per_replica", "input_tokens", "output_tokens", "max_tpot_ms",
                    "max_batch_size", "max_tokens_per_step", "measured_output_tokens_per_s_per_gpu"):
         frame[column] = pd.to_numeric(frame[column].replace("", np.nan))
@@ -103,7 +111,7 @@ def fitting_groups(measurements: pd.DataFrame, tables: Tables) -> dict[str, list
     return groups
 
 
-def fit(catalog: Catalog | None = None, path: Path = CALIBRATION_FILE, sweeps: int = 3,
+def fit(catalog: Catalog | None = None, path: Path | None = None, sweeps: int = 3,
         stored: bool = False) -> Fit:
     """Fit efficiency factors by coordinate descent on a 0.01 grid, from the most general
     group to the most specific, each minimising the mean squared log error on its measurements.
@@ -167,9 +175,11 @@ def fit(catalog: Catalog | None = None, path: Path = CALIBRATION_FILE, sweeps: i
                groups={g: fit_rows.loc[m, "id"].tolist() for g, m in groups.items()})
 
 
-def write(result: Fit, calibration_path: Path = CALIBRATION_FILE,
-          efficiency_path: Path = EFFICIENCY_FILE, date: str = "2026-11-30") -> None:
+def write(result: Fit, calibration_path: Path | None = None,
+          efficiency_path: Path | None = None, date: str = "2026-11-30") -> None:
     """Write the fitted factors to efficiency.csv and the model's errors into calibration.csv."""
+    calibration_path = calibration_path or calibration_file()
+    efficiency_path = efficiency_path or efficiency_file()
     measurements = result.measurements
     rows = []
     for group, factors in result.factors.iterrows():

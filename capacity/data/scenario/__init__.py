@@ -6,9 +6,9 @@ the library fills in), `validation` (located errors), `overrides` (``--set PATH=
 `reference` (the generated key reference).
 """
 
-from .loading import DEFAULT_SCENARIO, SCENARIOS_DIR, load_scenario, preset_names, resolve_source
+from .loading import DEFAULT_SCENARIO, load_scenario, preset_names, resolve_source
 from .models import PRECISIONS, Case, Scenario
 from .reference import field_reference
 
-__all__ = ["DEFAULT_SCENARIO", "PRECISIONS", "SCENARIOS_DIR", "Case", "Scenario", "field_reference",
+__all__ = ["DEFAULT_SCENARIO", "PRECISIONS", "Case", "Scenario", "field_reference",
            "load_scenario", "preset_names", "resolve_source"]

@@ -18,11 +18,11 @@ import yaml
 
 from ..catalog import Catalog, Row, default_catalog
 from ..errors import InputError
+from ..paths import scenarios_dir
 from .models import Case, Scenario
 from .overrides import _set_path, parse_override
 from .validation import _deep_merge, validate_case
 
-SCENARIOS_DIR = Path(__file__).resolve().parents[3] / "assumptions" / "scenarios"
 DEFAULT_SCENARIO = "netherlands"
 
 
@@ -68,20 +68,20 @@ def read_yaml(path: Path) -> tuple[dict, dict[tuple, int]]:
 
 def preset_names() -> list[str]:
     """Names of the scenarios shipped in `assumptions/scenarios/`."""
-    return sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
+    return sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
 
 
 def resolve_source(source: str | Path | None) -> Path:
     """A path, a preset name or None (the default scenario) -> the scenario file."""
     if source is None:
-        return SCENARIOS_DIR / f"{DEFAULT_SCENARIO}.yaml"
+        source = DEFAULT_SCENARIO
     path = Path(source)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.exists():
             raise InputError(str(path), None, "no such file", "a scenario file or a preset "
                              "name: " + ", ".join(preset_names()))
         return path
-    preset = SCENARIOS_DIR / f"{source}.yaml"
+    preset = scenarios_dir() / f"{source}.yaml"
     if not preset.exists():
         close = difflib.get_close_matches(str(source), preset_names(), n=1)
         raise InputError(None, "scenario", repr(str(source)), "a scenario file or a preset name: "

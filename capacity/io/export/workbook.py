@@ -303,13 +303,13 @@ METHOD = [
 
 def _method(sheet, plan) -> None:
     from ... import __version__
-    from ...data.catalog import ASSUMPTIONS_DIR
+    from ...data.paths import assumptions_dir
     _put(sheet, 1, 1, "Method in brief", bold=True).font = TITLE_FONT
     for row, line in enumerate(METHOD, start=3):
         _put(sheet, row, 1, line)
     row = len(METHOD) + 4
     import hashlib
-    files = sorted(ASSUMPTIONS_DIR.glob("*.csv"))
+    files = sorted(assumptions_dir().glob("*.csv"))
     digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in files)).hexdigest()[:12]
     for label, value in (("capacity version", __version__),
                          ("scenario", f"{plan.scenario.name} ({Path(plan.scenario.source).name})"),
