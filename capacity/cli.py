@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 
-FORMATS = ("xlsx", "json", "csv", "iamc")
+FORMATS = ("xlsx", "json", "csv", "iamc")   # as capacity.io.export.writers.FORMATS (tested)
 
 SET_HELP = ("Override one scenario value, PATH=VALUE with units allowed; repeatable. Paths are the "
             "scenario's keys joined by dots (docs/scenario.md lists them all), e.g. "
@@ -47,14 +47,8 @@ class _Progress:
 
 def _load_and_run(scenario, files, overrides):
     from .data.scenario import load_scenario
-    from .data.scenario.template_reader import is_template, read_template
     from .model.plan import run as run_plan
-    if scenario and is_template(scenario):
-        if overrides:
-            raise click.UsageError("--set applies to YAML scenarios; edit the workbook's cells instead")
-        loaded = read_template(scenario, _catalog(files))
-    else:
-        loaded = load_scenario(scenario, _catalog(files), overrides)
+    loaded = load_scenario(scenario, overrides=list(overrides), assumptions=files)
     with _Progress(f"running {loaded.name} ({len(loaded.cases)} scenario"
                    f"{'s' if len(loaded.cases) != 1 else ''}, 3 options)"):
         return loaded, run_plan(loaded)
@@ -111,58 +105,36 @@ def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[
       capacity run --set demand.scale=2 --set options.domestic-buildout.pue=1.25
       capacity run --format iamc -o results.xlsx      # IAMC wide table (pyam, IIASA explorers)
     """
-    from . import __version__ as version
-    from .io.export.files import atomic_write
-    from .io.export.tabular import to_csv, to_json, write_iamc
+    from .io.export.writers import format_for
 
-    if fmt is None:
-        suffix = Path(output).suffix.lstrip(".").lower() if output and output != "-" else ""
-        fmt = suffix if suffix in FORMATS else "xlsx"
+    fmt = format_for(output, fmt)
     if fmt == "xlsx" and output == "-":
         raise click.UsageError("an xlsx workbook cannot go to stdout; give -o PATH.xlsx")
     loaded, plan = _load_and_run(scenario, files, overrides)
     if output is None:
         output = "-" if fmt in ("json", "csv", "iamc") else f"{loaded.name}-plan.xlsx"
-    if fmt == "iamc":
-        model_name = f"capacity {version}"
-        if output == "-":
-            from .io.export.tabular import to_iamc
-            sys.stdout.write(to_iamc(plan.results, model_name).to_csv(index=False, lineterminator="\n"))
-        else:
-            write_iamc(plan.results, output, model_name)
-            click.echo(f"wrote {output}", err=True)
-        return
-    if fmt == "xlsx":
-        from .io.export.workbook import write_workbook
-        atomic_write(output, lambda path: write_workbook(plan, path))
-        click.echo(_summary(plan))
-        click.echo(f"wrote {output}", err=True)
-        return
-    text = to_json(plan.results) if fmt == "json" else to_csv(plan.results)
+    writers = {"xlsx": plan.to_excel, "json": plan.to_json, "csv": plan.to_csv, "iamc": plan.to_iamc}
     if output == "-":
-        sys.stdout.write(text)
-    else:
-        atomic_write(output, lambda path: path.write_text(text, encoding="utf-8"))
-        click.echo(f"wrote {output}", err=True)
+        sys.stdout.write(writers[fmt]())
+        return
+    writers[fmt](output)
+    if fmt == "xlsx":
+        click.echo(_summary(plan))
+    click.echo(f"wrote {output}", err=True)
 
 
 def _summary(plan) -> str:
     """A few headline figures per option for the last year, for the terminal."""
-    results = plan.results
-    last = int(results["year"].max())
-    rows = results[(results["year"] == last) & results["variable"].isin(
-        ["Capacity|GPUs", "Power|Facility", "Grid|Share of consumption", "Cost|Total",
-         "Cost|Per million tokens"])]
-    table = rows.pivot_table(index=["scenario", "option"], columns="variable", values="value",
-                             sort=False)
+    table = plan.headline()
+    last = plan.years[-1]
     lines = [f"{plan.scenario.name}: headline figures for {last} "
              "(GPUs and MW on national soil)",
-             f"{'scenario':<12} {'option':<19} {'GPUs':>10} {'MW':>9} {'% elec':>7} "
+             f"{'scenario':<12} {'region':<6} {'option':<19} {'GPUs':>10} {'MW':>9} {'% elec':>7} "
              f"{'MUSD/yr':>10} {'USD/Mtok':>9}"]
-    for (scenario, option), values in table.iterrows():
-        lines.append(f"{scenario:<12} {option:<19} {values['Capacity|GPUs']:>10,.0f} "
-                     f"{values['Power|Facility']:>9,.1f} {values['Grid|Share of consumption']:>7.2f} "
-                     f"{values['Cost|Total'] / 1e6:>10,.0f} {values['Cost|Per million tokens']:>9.3f}")
+    for (scenario, region, option), values in table.iterrows():
+        lines.append(f"{scenario:<12} {region:<6} {option:<19} {values['GPUs']:>10,.0f} "
+                     f"{values['MW']:>9,.1f} {values['% of electricity']:>7.2f} "
+                     f"{values['MUSD/yr']:>10,.0f} {values['USD/Mtok']:>9.3f}")
     return "\n".join(lines)
 
 
@@ -243,18 +215,23 @@ def diff(before, after, fmt, rtol, files, overrides) -> None:
 @click.option("--scenario", "scenario", metavar="SCENARIO",
               help="Pre-fill with this scenario (a YAML file or preset) instead of the default.")
 def template(path, scenario) -> None:
-    """Write the Excel input template to PATH, pre-filled so that running it unchanged gives
-    the scenario's results; fill it in and run it with `capacity run PATH`.
+    """Write an input to fill in at PATH, pre-filled so that running it unchanged gives the
+    scenario's results: the Excel input template (PATH.xlsx), or the scenario's YAML file
+    itself (PATH.yaml, a copy of a preset with its comments); run it with `capacity run PATH`.
 
     \b
     Examples:
       capacity template my-country.xlsx
       capacity template germany.xlsx --scenario germany
+      capacity template ministry-plan.yaml --scenario ministry-plan
       capacity run my-country.xlsx -o plan.xlsx
     """
     from .data.scenario import load_scenario
-    from .io.template_writer import write_template
-    write_template(path, load_scenario(scenario))
+    from .io.template_writer import write_scenario_file, write_template
+    if Path(path).suffix.lower() in (".yaml", ".yml"):
+        write_scenario_file(path, scenario)
+    else:
+        write_template(path, load_scenario(scenario))
     click.echo(f"wrote {path}", err=True)
 
 

@@ -12,7 +12,8 @@ import pytest
 import capacity
 import capacity.data.catalog
 from capacity.data.errors import InputError
-from capacity.data.scenario.template_reader import is_template, read_template
+from capacity.data.scenario.template_layout import is_template
+from capacity.data.scenario.template_reader import read_template
 from capacity.io.template_writer import write_template
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "demand-input.xlsx"

@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..data.catalog import Catalog
+from ..data.errors import InputError
 from ..data.scenario.models import Scenario
 from ..data.scenario.template_layout import (
     CATALOGUE_LISTS,
@@ -28,6 +29,7 @@ from ..data.scenario.template_layout import (
     USE_CASE_FIELDS,
     WORLDVIEWS,
     InputField,
+    is_template,
 )
 from ..data.units import convert
 from .export.files import FIXED_TIME, atomic_write, save_workbook
@@ -342,3 +344,23 @@ def write_template(path: str | Path, scenario: Scenario | None = None) -> Path:
             cell.alignment = Alignment(vertical="top")
 
     return atomic_write(path, lambda temporary: save_workbook(book, temporary))
+
+
+def write_scenario_file(path: str | Path, source: str | Path | None = None) -> Path:
+    """Copy a scenario's YAML file (a preset by name, or None for the default scenario) to
+    `path`, comments and all, after checking that it loads; the copy runs unchanged. A
+    scenario's own assumption files are not copied: refused, with the files named."""
+    from ..data.scenario import load_scenario, resolve_source
+    from ..data.scenario.loading import read_yaml
+    if source is not None and is_template(source):
+        raise InputError(str(source), None, "an Excel template",
+                         "a YAML scenario or a preset name to copy to a .yaml file")
+    origin = resolve_source(source)
+    load_scenario(origin)
+    files = read_yaml(origin)[0].get("assumptions")
+    if files:
+        raise InputError(str(origin), "assumptions", f"assumption files of its own ({files})",
+                         "a scenario without them, to copy alone; copy the scenario together "
+                         "with its files instead")
+    text = origin.read_bytes()
+    return atomic_write(path, lambda temporary: temporary.write_bytes(text))

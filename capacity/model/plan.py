@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,15 +66,40 @@ def _report_unit_factor(canonical: str, report: str) -> float:
     return float(convert(1.0, canonical, report_parsable))
 
 
-@dataclass
+HEADLINE_VARIABLES = {  # variable -> (column, factor from the report unit)
+    "Capacity|GPUs": ("GPUs", 1.0),
+    "Power|Facility": ("MW", 1.0),
+    "Grid|Share of consumption": ("% of electricity", 1.0),
+    "Cost|Total": ("MUSD/yr", 1e-6),
+    "Cost|Per million tokens": ("USD/Mtok", 1.0),
+    "Sovereignty|Domestic share": ("% domestic", 1.0),
+}
+
+
+def _refuse_unknown(value: str, known, what: str) -> None:
+    if value in known:
+        return
+    import difflib
+    known = [str(item) for item in known]
+    close = difflib.get_close_matches(str(value), known, n=1)
+    raise InputError(None, what, repr(value), "one of " + ", ".join(known),
+                     f"did you mean {close[0]!r}?" if close else None)
+
+
+@dataclass(repr=False)
 class Plan:
-    """The outcome of a run: results, the rows it ran on, and the assumptions it used."""
+    """The outcome of a run: results, the rows it ran on, and the assumptions it used.
+
+    ``plan.results`` is the long table (`RESULT_COLUMNS`), one value a row; ``plan.table(var)``
+    one variable as years x (scenario, region, option); ``plan.headline()`` the headline figures
+    of a year; ``plan.to_excel(path)``, ``to_csv``, ``to_json``, ``to_iamc`` write it.
+    """
 
     scenario: Scenario
     results: pd.DataFrame
-    rows: pd.DataFrame = field(repr=False)
-    throughput: pd.DataFrame = field(repr=False)
-    chain: tuple = field(default=(), repr=False)
+    rows: pd.DataFrame
+    throughput: pd.DataFrame
+    chain: tuple = ()
     """(quantities by option, shared quantities): the chain's intermediate arrays, for views
     that show how a figure is built (the workbook's What-if sheet)."""
 
@@ -92,18 +120,103 @@ class Plan:
             "used_for": ", ".join(sorted(set(paths)))} for key, (row, paths) in sorted(used.items())]
         return pd.DataFrame.from_records(records)
 
+    @property
+    def years(self) -> list[int]:
+        return sorted(int(y) for y in self.results["year"].unique())
+
     def table(self, variable: str, option: str | None = None) -> pd.DataFrame:
-        """One variable as a years x (scenario, region, option) table."""
+        """One variable as a years x (scenario, region, option) table, in its report unit
+        (`VARIABLES`). An unknown variable or option raises `InputError` with the valid ones."""
+        _refuse_unknown(variable, list(VARIABLES), "variable")
         data = self.results[self.results["variable"] == variable]
         if option is not None:
+            _refuse_unknown(option, list(OPTIONS), "option")
             data = data[data["option"] == option]
-        return data.pivot_table(index="year", columns=["scenario", "region", "option"], values="value")
+        return data.pivot_table(index="year", columns=["scenario", "region", "option"],
+                                values="value", sort=False)
+
+    def headline(self, year: int | None = None) -> pd.DataFrame:
+        """The headline figures of `year` (default: the last), one row per (scenario, region,
+        option): GPUs and facility MW on national soil, % of national electricity, MUSD/yr,
+        USD per million tokens and the domestic share."""
+        year = self.years[-1] if year is None else int(year)
+        _refuse_unknown(year, self.years, "year")
+        rows = self.results[(self.results["year"] == year)
+                            & self.results["variable"].isin(list(HEADLINE_VARIABLES))]
+        table = rows.pivot_table(index=["scenario", "region", "option"], columns="variable",
+                                 values="value", sort=False)
+        table = table[list(HEADLINE_VARIABLES)]
+        table = table * np.array([factor for _, factor in HEADLINE_VARIABLES.values()])
+        table.columns = [column for column, _ in HEADLINE_VARIABLES.values()]
+        return table
+
+    def __repr__(self) -> str:
+        years = self.years
+        names = list(self.scenario.cases)
+        regions = sorted(self.results["region"].unique())
+        return (f"<capacity.Plan {self.scenario.name!r}: scenarios {', '.join(names)}; "
+                f"regions {', '.join(regions)}; years {years[0]}-{years[-1]}\n"
+                f"  options: {', '.join(OPTIONS)}\n"
+                f"  {self.results['variable'].nunique()} variables, {len(self.results):,} rows "
+                f"(plan.results; plan.table('Capacity|GPUs'); plan.headline())>")
+
+    def _repr_html_(self) -> str:
+        year = self.years[-1]
+        table = self.headline(year).style.format(
+            {"GPUs": "{:,.0f}", "MW": "{:,.1f}", "% of electricity": "{:.2f}",
+             "MUSD/yr": "{:,.0f}", "USD/Mtok": "{:.3f}", "% domestic": "{:.0f}"})
+        from html import escape
+        return (f"<p><b>capacity plan {escape(self.scenario.name)}</b>: scenarios "
+                f"{escape(', '.join(self.scenario.cases))}, years {self.years[0]}&ndash;{year}, "
+                f"{len(self.results):,} result rows. Headline figures for {year} (GPUs and MW on "
+                f"national soil):</p>" + table.to_html())
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the results workbook (Summary, Comparison, option sheets, Assumptions,
+        Sources, Method); the file is replaced atomically. Returns the path."""
+        from ..io.export.writers import write_excel  # the one door from model to io: Plan.to_*
+        return write_excel(self, path)
+
+    def to_csv(self, path: str | Path | None = None) -> str | Path:
+        """The tidy results table as CSV: written atomically to `path`, or returned as text."""
+        from ..io.export.tabular import to_csv
+        from ..io.export.writers import write_csv
+        return to_csv(self.results) if path is None else write_csv(self, path)
+
+    def to_json(self, path: str | Path | None = None) -> str | Path:
+        """``{"schema_version": 1, "results": [...]}``: written atomically, or returned as text."""
+        from ..io.export.tabular import to_json
+        from ..io.export.writers import write_json
+        return to_json(self.results) if path is None else write_json(self, path)
+
+    def to_iamc(self, path: str | Path | None = None) -> str | Path:
+        """The IAMC wide table (pyam reads it): to a ``.csv`` or ``.xlsx`` path, written
+        atomically, or returned as CSV text."""
+        from ..io.export.writers import iamc_csv, write_iamc_file
+        return iamc_csv(self) if path is None else write_iamc_file(self, path)
 
 
-def run(scenario: Scenario | str | None = None, catalog: Catalog | None = None) -> Plan:
-    """Evaluate every option of every case of a scenario; see `VARIABLES` for the results."""
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario, catalog)
+def run(source_or_scenario: Scenario | str | Path | None = None,
+        overrides: Mapping[str, Any] | Iterable[str] | None = None,
+        assumptions: str | Path | Iterable[str | Path] | None = None, *,
+        catalog: Catalog | None = None) -> Plan:
+    """Evaluate every option of every case of a scenario; see `VARIABLES` for the results.
+
+    `source_or_scenario` is a loaded `Scenario`, or anything `load_scenario` takes (a preset
+    name, a YAML file, a filled Excel template; None for the default scenario), loaded with
+    `overrides` and `assumptions` as `load_scenario` reads them.
+
+    >>> plan = capacity.run("germany", overrides={"demand.scale": 2})
+    >>> plan.table("Capacity|GPUs")
+    """
+    if isinstance(source_or_scenario, Scenario):
+        if overrides or assumptions or catalog is not None:
+            raise InputError(None, "overrides", "overrides or assumptions given with a loaded "
+                             "Scenario", "a scenario source (a preset name or a file) to load "
+                             "them with", "or give them to capacity.load_scenario")
+        scenario = source_or_scenario
+    else:
+        scenario = load_scenario(source_or_scenario, overrides, assumptions, catalog=catalog)
     rows = scenario_rows(scenario)
     tables = tables_for(scenario.catalog)
     cells, quantities, shared = evaluate(rows, tables)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from ..catalog import Catalog, Row, default_catalog
 from ..errors import InputError
 from ..paths import scenarios_dir
 from .models import Case, Scenario
-from .overrides import _set_path, parse_override
+from .overrides import apply_overrides, read_overrides
+from .template_layout import is_template
 from .validation import _deep_merge, validate_case
 
 DEFAULT_SCENARIO = "netherlands"
@@ -89,18 +91,47 @@ def resolve_source(source: str | Path | None) -> Path:
     return preset
 
 
-def load_scenario(source: str | Path | None = None, catalog: Catalog | None = None,
-                  overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
-    """Load a scenario: a YAML path, a preset name, or None for the default scenario.
+def _assumption_files(assumptions: str | Path | Iterable[str | Path] | None) -> tuple[Path, ...]:
+    if assumptions is None:
+        return ()
+    if isinstance(assumptions, (str, Path)):
+        return (Path(assumptions),)
+    return tuple(Path(item) for item in assumptions)
 
-    `overrides` are ``PATH=VALUE`` settings (``demand.scale=2``,
-    ``options.domestic-buildout.pue=1.25``, ``regions.NLD.electricity_price=0.2 USD/kWh``)
-    applied to every variant after its own overrides, and validated like the file.
 
-    A scenario may list its own assumption files (``assumptions: [national-prices.csv]``,
-    paths relative to the scenario file, each named after the table it adds to or overrides,
-    e.g. ``gpus.csv``): their rows are checked like the library's and win over it.
+def load_scenario(source: str | Path | None = None,
+                  overrides: Mapping[str, Any] | Iterable[str] | None = None,
+                  assumptions: str | Path | Iterable[str | Path] | None = None, *,
+                  catalog: Catalog | None = None) -> Scenario:
+    """Load and validate a scenario.
+
+    Parameters
+    ----------
+    source : a preset name (``"germany"``; `preset_names()` lists them), a YAML scenario file,
+        a filled Excel input template (``.xlsx``), or None for the default scenario.
+    overrides : values to change, validated like the file and applied to every variant after
+        its own settings: a mapping ``{"demand.scale": 2, "options.domestic-buildout.pue":
+        "1.25"}`` or a list of ``"PATH=VALUE"`` strings as ``--set`` takes them. Text values
+        may carry units (``"0.2 USD/kWh"``). docs/scenario.md lists every path.
+    assumptions : assumption CSV files (one path or several), each named after the table it
+        adds to or overrides (``gpus.csv``, ``defaults.csv``...); their rows win over the
+        library's. A scenario may list its own under ``assumptions:`` (paths relative to the
+        scenario file), which win over both.
+    catalog : the assumption library to start from (default: the packaged one).
+
+    Every bad input raises `capacity.InputError` naming the file and line (or Sheet!Cell, or
+    the override), what was found and what was expected.
+
+    >>> scenario = capacity.load_scenario("germany", overrides={"demand.scale": 2})
     """
+    settings = read_overrides(overrides)
+    catalog = catalog or default_catalog()
+    files = _assumption_files(assumptions)
+    if files:
+        catalog = catalog.with_files(files)
+    if source is not None and is_template(source):
+        from .template_reader import read_template
+        return read_template(source, catalog, settings)
     path = resolve_source(source)
     data, lines = read_yaml(path)
     extra = data.pop("assumptions", None) or []
@@ -121,13 +152,10 @@ def load_scenario(source: str | Path | None = None, catalog: Catalog | None = No
                          "a mapping of variant names to overrides")
     cases: dict[str, Case] = {}
     used_by_case: dict[str, dict[tuple, Row]] = {}
-    settings = [parse_override(text) for text in overrides]
-    set_lines = {key: text for key, text in zip((p for p, _ in settings), overrides)}
+    set_lines = {override.path: override.where for override in settings}
 
     def with_overrides(raw: dict) -> dict:
-        for key, value in settings:
-            _set_path(raw, key, value)
-        return raw
+        return apply_overrides(raw, settings)
 
     if not variants:
         case, used = validate_case(with_overrides(copy.deepcopy(data)), str(path), lines, catalog,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 
 import annotated_types
 from pydantic import BaseModel
@@ -31,6 +32,11 @@ CATALOGUE_LISTS = {"gpu": "gpus", "model": "models", "proxy_model": "models",
 """Fields whose value is an id of a catalogue table (a drop-down from the `Lists` sheet)."""
 ROADMAP_OPTIONS = ("hosted-open-weight", "domestic-buildout")
 WORLDVIEWS = ("realist", "maximalist")
+
+
+def is_template(path: str | Path) -> bool:
+    """Whether `path` names an input template (an .xlsx workbook) rather than a YAML scenario."""
+    return Path(path).suffix.lower() == ".xlsx"
 
 
 # --- the fields, read off the pydantic models ----------------------------------------------

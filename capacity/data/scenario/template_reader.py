@@ -7,6 +7,7 @@ formulas). Every error names the cell:
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import zipfile
 from pathlib import Path
@@ -17,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from ..catalog import Catalog, default_catalog
 from ..errors import InputError
 from .models import Scenario
+from .overrides import Override, apply_overrides
 from .template_layout import (
     INPUT_SHEETS,
     OPTION_FIELDS,
@@ -32,11 +34,6 @@ from .validation import _deep_merge, validate_case
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 MAX_ENTRIES = 1000
 MAX_COMPRESSION_RATIO = 100
-
-
-def is_template(path: str | Path) -> bool:
-    """Whether `path` names an input template (an .xlsx workbook) rather than a YAML scenario."""
-    return Path(path).suffix.lower() == ".xlsx"
 
 
 def check_archive(path: Path, source: str) -> None:
@@ -263,9 +260,11 @@ def _read_options(reader: _Reader, data: dict) -> None:
         _put(data, path, gpu)
 
 
-def read_template(path: str | Path, catalog: Catalog | None = None) -> Scenario:
+def read_template(path: str | Path, catalog: Catalog | None = None,
+                  overrides: list[Override] = ()) -> Scenario:
     """Read a filled template into a validated `Scenario`, refusing unsafe or bad input with one
-    `InputError` naming ``file:Sheet!Cell``."""
+    `InputError` naming ``file:Sheet!Cell``; `overrides` (see `read_overrides`) are applied to
+    every variant, as for a YAML scenario."""
     path = Path(path)
     source = str(path)
     try:
@@ -297,22 +296,26 @@ def read_template(path: str | Path, catalog: Catalog | None = None) -> Scenario:
         _read_options(reader, data)
     finally:
         book.close()
-    return _validate(data, variants, checks, source, reader.lines, catalog or default_catalog())
+    return _validate(data, variants, checks, source, reader.lines, catalog or default_catalog(),
+                     list(overrides))
 
 
 def _validate(data: dict, variants: dict, checks: list, source: str, lines: dict,
-              catalog: Catalog) -> Scenario:
+              catalog: Catalog, overrides: list[Override]) -> Scenario:
     """Validate like `load_scenario` does a YAML file: one case per variant."""
     name = str(data.get("name") or Path(source).stem)
     data.setdefault("name", name)
     cases, used_by_case = {}, {}
+    overridden = {override.path: override.where for override in overrides}
     if not variants:
-        case, used = validate_case(data, source, lines, catalog)
+        case, used = validate_case(apply_overrides(copy.deepcopy(data), overrides), source, lines,
+                                   catalog, overridden=overridden)
         cases[case.name], used_by_case[case.name] = case, used
-    for variant, overrides in variants.items():
-        merged = _deep_merge(data, overrides)
+    for variant, variant_values in variants.items():
+        merged = apply_overrides(_deep_merge(data, variant_values), overrides)
         merged["name"] = str(variant)
-        case, used = validate_case(merged, source, lines, catalog, ("variants", variant))
+        case, used = validate_case(merged, source, lines, catalog, ("variants", variant),
+                                   overridden=overridden)
         cases[str(variant)], used_by_case[str(variant)] = case, used
     return Scenario(name=name, source=source, cases=cases, assumptions_used=used_by_case,
                     catalog=catalog, checks=checks)

@@ -13,7 +13,6 @@ from ..catalog import Catalog, Row
 from ..errors import InputError
 from .defaults import _get, fill_defaults
 from .models import Case, UnitSpec
-from .overrides import SET_SOURCE
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
@@ -72,7 +71,7 @@ def _format_error(error: dict, source: str, lines: dict[tuple, int], variant_pre
     loc = tuple(p for p in loc if p not in ("LogisticAdoption",))
     key = ".".join(str(p) for p in loc) or "(top level)"
     if loc in overridden:
-        where = f"{SET_SOURCE} {overridden[loc]}"
+        where = overridden[loc]
     elif loc in used:
         row = used[loc]
         where = f"{row.file}:{row.line}"

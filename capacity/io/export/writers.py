@@ -1,0 +1,62 @@
+"""A `Plan` written to a file, in each format the CLI and `Plan.to_*` offer. Every file is
+replaced atomically: a failed export leaves an existing file untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...data.errors import InputError
+from .files import atomic_write
+from .tabular import to_csv, to_iamc, to_json, write_iamc
+
+FORMATS = ("xlsx", "json", "csv", "iamc")
+"""Output formats: the results workbook, the tidy table as JSON or CSV, the IAMC wide table."""
+SUFFIXES = {".xlsx": "xlsx", ".json": "json", ".csv": "csv"}
+
+
+def format_for(path: str | Path | None, fmt: str | None) -> str:
+    """The format to write: `fmt` when given, else the path's suffix (``.xlsx``, ``.json``,
+    ``.csv``); no path means the workbook. A suffix that names no format is refused."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise InputError(None, "format", repr(fmt), "one of " + ", ".join(FORMATS))
+        return fmt
+    if path is None or str(path) == "-":
+        return "xlsx"
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputError(str(path), None, f"the file extension {suffix or '(none)'!r}",
+                         "a path ending in " + ", ".join(SUFFIXES) + " (formats "
+                         + ", ".join(FORMATS) + "; IAMC: --format iamc with .csv or .xlsx)")
+    return SUFFIXES[suffix]
+
+
+def model_name() -> str:
+    """The IAMC ``model`` column: this tool and its version."""
+    from ... import __version__
+    return f"capacity {__version__}"
+
+
+def write_excel(plan, path: str | Path) -> Path:
+    from .workbook import write_workbook
+    return atomic_write(path, lambda temporary: write_workbook(plan, temporary))
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    return atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def write_csv(plan, path: str | Path) -> Path:
+    return write_text(to_csv(plan.results), path)
+
+
+def write_json(plan, path: str | Path) -> Path:
+    return write_text(to_json(plan.results), path)
+
+
+def iamc_csv(plan) -> str:
+    return to_iamc(plan.results, model_name()).to_csv(index=False, lineterminator="\n")
+
+
+def write_iamc_file(plan, path: str | Path) -> Path:
+    return write_iamc(plan.results, path, model_name())
