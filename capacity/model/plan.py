@@ -162,14 +162,15 @@ class Plan:
 
     def _repr_html_(self) -> str:
         year = self.years[-1]
-        table = self.headline(year).style.format(
-            {"GPUs": "{:,.0f}", "MW": "{:,.1f}", "% of electricity": "{:.2f}",
-             "MUSD/yr": "{:,.0f}", "USD/Mtok": "{:.3f}", "% domestic": "{:.0f}"})
+        formats = {"GPUs": "{:,.0f}", "MW": "{:,.1f}", "% of electricity": "{:.2f}",
+                   "MUSD/yr": "{:,.0f}", "USD/Mtok": "{:.3f}", "% domestic": "{:.0f}"}
+        table = self.headline(year).to_html(
+            formatters={column: text.format for column, text in formats.items()})
         from html import escape
         return (f"<p><b>capacity plan {escape(self.scenario.name)}</b>: scenarios "
                 f"{escape(', '.join(self.scenario.cases))}, years {self.years[0]}&ndash;{year}, "
                 f"{len(self.results):,} result rows. Headline figures for {year} (GPUs and MW on "
-                f"national soil):</p>" + table.to_html())
+                f"national soil):</p>" + table)
 
     def to_excel(self, path: str | Path) -> Path:
         """Write the results workbook (Summary, Comparison, option sheets, Assumptions,
