@@ -109,3 +109,13 @@ def test_data_found_in_a_source_checkout_and_inside_an_installed_package(tmp_pat
         paths.templates_dir()
     (checkout / "pyproject.toml").write_text("")
     assert paths.templates_dir() == checkout / "templates"
+
+
+def test_calibrate_write_refuses_to_edit_an_installed_library(tmp_path, monkeypatch):
+    installed = tmp_path / "site-packages" / "capacity"
+    (installed / "assumptions").mkdir(parents=True)
+    monkeypatch.setattr(paths, "package_dir", lambda: installed)
+    from capacity.model import calibrate
+    with pytest.raises(capacity.InputError, match="found the assumption library of an installed package"):
+        calibrate.write(None)
+    assert list((installed / "assumptions").iterdir()) == []

@@ -46,6 +46,11 @@ def data_dir(name: str) -> Path:
                      "source checkout, restore the folder with git")
 
 
+def inside_package(folder: Path) -> bool:
+    """Whether a data folder is the installed package's own (not a source checkout's)."""
+    return folder.parent == package_dir()
+
+
 def assumptions_dir() -> Path:
     """The assumption library: `gpus.csv`, `models.csv`, ... and `scenarios/`."""
     return data_dir("assumptions")

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.catalog import Catalog, default_catalog
-from ..data.paths import assumptions_dir
+from ..data.errors import InputError
+from ..data.paths import assumptions_dir, inside_package
 from .lookup import EFFICIENCY_COLUMNS, Tables, build_tables, model_on_gpu, with_efficiency
 from .stages.throughput import Throughput
 
@@ -178,6 +179,12 @@ def fit(catalog: Catalog | None = None, path: Path | None = None, sweeps: int = 
 def write(result: Fit, calibration_path: Path | None = None,
           efficiency_path: Path | None = None, date: str = "2026-11-30") -> None:
     """Write the fitted factors to efficiency.csv and the model's errors into calibration.csv."""
+    if calibration_path is None or efficiency_path is None:
+        library = assumptions_dir()
+        if inside_package(library):
+            raise InputError(str(library), None, "the assumption library of an installed package",
+                             "a source checkout of capacity to write the fitted factors into "
+                             "(an installation's data is not edited in place)")
     calibration_path = calibration_path or calibration_file()
     efficiency_path = efficiency_path or efficiency_file()
     measurements = result.measurements
