@@ -105,7 +105,7 @@ def test_diff_reports_what_a_set_changed_and_nothing_else(runner):
     assert set(changed["variable"]) <= {"Power|Facility", "Energy|Electricity", "Grid|Share of consumption",
                                         "Grid|Share of peak demand", "Emissions|CO2", "Cost|Total",
                                         "Cost|Capital", "Cost|Operating", "Cost|Per million tokens",
-                                        "Cost|NPV"}
+                                        "Cost|Per request", "Cost|NPV"}
     assert {"Power|Facility", "Energy|Electricity"} <= set(changed["variable"])
     assert (changed["year"] >= 2031).all()
     unchanged = runner.invoke(main, ["diff", "netherlands", "netherlands"])

@@ -9,6 +9,7 @@ import pytest
 import capacity
 from capacity.data.errors import InputError
 from capacity.io.export.tabular import to_iamc, write_iamc
+from capacity.model.plan import VARIABLES
 
 MODEL = f"capacity {capacity.__version__}"
 INDEX = ["model", "scenario", "region", "variable", "unit"]
@@ -37,7 +38,7 @@ def test_one_row_per_series(results, wide):
     assert list(wide.columns) == INDEX + years
     assert all(type(year) is int for year in wide.columns[len(INDEX):])
     series = results[["scenario", "option", "region", "variable"]].drop_duplicates()
-    assert len(wide) == len(series) == 2 * 3 * 22
+    assert len(wide) == len(series) == 2 * 3 * len(VARIABLES) == 2 * 3 * 24
     assert not wide.duplicated(INDEX).any()
     assert (wide["model"] == MODEL).all()
     assert set(wide["scenario"]) == {f"{s}|{o}" for s in ("realist", "maximalist")

@@ -1,5 +1,7 @@
 """The whole chain on the default scenario: every required variable, and the identities."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -130,3 +132,60 @@ def test_variants_with_different_horizons_run_side_by_side(tmp_path):
     capital = results.query("scenario == 'maximalist' and option == 'domestic-buildout' and "
                             "variable == 'Cost|Capital'").set_index("year")["value"]
     assert (capital.loc[:2032] == 0).all() and (capital.loc[2033:] > 0).all()   # arrives 2028 + 5
+
+
+def _one_use_case_plan(tmp_path, use_case="drafting"):
+    """The default scenario with a single use case, realist only: hand-checkable figures."""
+    import capacity
+    text = (tmp_path / "one.yaml")
+    text.write_text("name: one\nworldview: realist\nhorizon: {first_year: 2026, last_year: 2030}\n"
+                    "regions: {NLD: {}}\nuse_cases: {" + use_case + ": {}}\n"
+                    + (Path(capacity.load_scenario().source).read_text().split("options:")[1]
+                       .split("variants:")[0].join(["options:", ""])))
+    return capacity.run(text)
+
+
+def test_cost_per_request_is_total_cost_over_requests_by_hand(tmp_path):
+    plan = _one_use_case_plan(tmp_path)
+    case = plan.scenario.cases["one"]
+    use = case.use_cases["drafting"]
+    # first year: no growth yet, so tokens per request are the archetype's own
+    tokens_per_request = use.input_tokens + use.output_tokens + use.reasoning_tokens
+    per_mtok = wide(plan, "Cost|Per million tokens").loc[("one", "NLD", "hosted-open-weight", 2026)]
+    per_request = wide(plan, "Cost|Per request").loc[("one", "NLD", "hosted-open-weight", 2026)]
+    assert per_request == pytest.approx(per_mtok * tokens_per_request / 1e6, rel=1e-12)
+
+
+def test_cost_per_request_times_requests_is_total_cost(default_plan):
+    shared = default_plan.chain[1]
+    requests = shared["requests"][shared["present"]]
+    for option in OPTIONS:
+        total = default_plan.chain[0][option]["total"][shared["present"]]
+        per_request = default_plan.chain[0][option]["per_request"][shared["present"]]
+        np.testing.assert_allclose(per_request * requests, total, rtol=1e-12)
+    ratio = wide(default_plan, "Cost|Per request") / wide(default_plan, "Cost|Per million tokens")
+    tokens = wide(default_plan, "Demand|Tokens")
+    # the ratio is tokens per request / 1e6, the same for every option in a (scenario, year)
+    by_cell = (ratio * 1e6).groupby(level=["scenario", "year"]).agg(["min", "max"])
+    np.testing.assert_allclose(by_cell["min"], by_cell["max"], rtol=1e-12)
+    assert (tokens > 0).all()
+
+
+def test_utilisation_of_a_peak_sized_fleet_by_hand(tmp_path):
+    # one use case: mean load / peak load = working days / 365.25 / peak-to-average, and the
+    # fleet is the peak / target utilisation x (1 + redundancy), rounded up to whole replicas
+    plan = _one_use_case_plan(tmp_path)
+    case = plan.scenario.cases["one"]
+    use, region = case.use_cases["drafting"], case.regions["NLD"]
+    days = region.working_days_per_year * 86400 / SECONDS_PER_YEAR
+    expected = days / use.peak_to_average * case.fleet.target_utilisation / (1 + case.fleet.redundancy)
+    utilisation = wide(plan, "Capacity|Utilisation").loc[("one", "NLD", "hosted-open-weight")] / 100
+    # rounding up to replicas and servers only lowers it, by at most a few % on these fleets
+    assert (utilisation <= expected * (1 + 1e-9)).all()
+    assert (utilisation >= expected * 0.95).all(), (utilisation.tolist(), expected)
+
+
+def test_utilisation_is_a_share_for_every_option_with_a_fleet(default_plan):
+    utilisation = wide(default_plan, "Capacity|Utilisation")
+    assert set(utilisation.index.get_level_values("option")) == set(OPTIONS)
+    assert ((utilisation > 0) & (utilisation <= 100)).all()

@@ -214,6 +214,7 @@ def _yearly_fleet(rows, tables, cells, work, tput: Throughput, gpu_column: str, 
     pue = cells.series_value(_f(rows, pue_column))
     return {
         "gpus": gpus.sum(axis=1),
+        "busy_gpus": np.nan_to_num(busy_mean * gpus).sum(axis=1),
         "it_power": np.nan_to_num(it_peak).sum(axis=1),
         "facility_power": power.facility_power(np.nan_to_num(it_peak).sum(axis=1), pue),
         "energy": power.energy_per_year(power.facility_power(np.nan_to_num(it_mean).sum(axis=1), pue)),
@@ -283,6 +284,7 @@ def _domestic_fleet(rows, tables, cells, work, reference: Throughput, bought: Th
             cells.tier_value(_f(rows, "do_server_capex")[:, None])),
         "_facility_it_added": facility_it_added, "_it_mean": it_mean,
         "gpus": gpus.sum(axis=1),
+        "busy_gpus": np.nan_to_num(busy_mean * gpus).sum(axis=1),
         "it_power": it_peak,
         "facility_power": power.facility_power(it_peak, pue),
         "energy": energy,
@@ -316,6 +318,7 @@ def frontier_api(rows, tables, cells, work) -> dict[str, np.ndarray]:
     return {
         "gpus": zero, "it_power": zero, "facility_power": zero, "energy": zero,
         "gpus_offshore": offshore["gpus"], "it_power_offshore": offshore["it_power"],
+        "busy_gpus": zero, "busy_gpus_offshore": offshore["busy_gpus"],
         "facility_power_offshore": offshore["facility_power"], "energy_offshore": offshore["energy"],
         "co2_intensity_offshore": cells.series_value(_f(rows, "fa_grid_co2_intensity")),
         "capital": zero, "operating": spend, "domestic_tokens": zero,
@@ -335,7 +338,7 @@ def hosted_open_weight(rows, tables, cells, work) -> dict[str, np.ndarray]:
     result = {"capital": zero, "operating": cost.rental_cost(rented["gpus"], price),
               "domestic_tokens": zero, "_throughput": tput,
               "co2_intensity_offshore": cells.series_value(_f(rows, "fa_grid_co2_intensity"))}
-    for name in ("gpus", "it_power", "facility_power", "energy"):
+    for name in ("gpus", "busy_gpus", "it_power", "facility_power", "energy"):
         result[name] = np.where(domestic, rented[name], 0.0)
         result[f"{name}_offshore"] = np.where(domestic, 0.0, rented[name])
     return result
@@ -352,8 +355,9 @@ def domestic_buildout(rows, tables, cells, work, bridges: dict[str, dict]) -> di
     tokens = cells.sum_series(work["input_tokens"] + work["output_tokens"])
     result = {"_throughput": reference, "_arrival": own["available"],
               **{name: value for name, value in own.items() if name.startswith("_")}}
-    names = ("gpus", "it_power", "facility_power", "energy", "gpus_offshore", "it_power_offshore",
-             "facility_power_offshore", "energy_offshore", "capital", "operating", "domestic_tokens")
+    names = ("gpus", "busy_gpus", "it_power", "facility_power", "energy", "gpus_offshore",
+             "busy_gpus_offshore", "it_power_offshore", "facility_power_offshore", "energy_offshore",
+             "capital", "operating", "domestic_tokens")
     for name in names:
         bridged = sum(np.where(bridge_name == OPTIONS.index(option), bridge.get(name, 0.0), 0.0)
                       for option, bridge in bridges.items())
@@ -374,6 +378,7 @@ def evaluate(rows: pd.DataFrame, tables: Tables) -> tuple[Cells, dict[str, dict[
     tokens_out = cells.sum_series(work["output_tokens"])
     shared = {
         "tokens": tokens_in + tokens_out, "input_tokens": tokens_in, "output_tokens": tokens_out,
+        "requests": cells.sum_series(work["requests"]),
         "peak_output_rate": cells.sum_series(work["peak_output_rate"]),
         "consumption": cells.series_value(_f(rows, "electricity_consumption")),
         "peak_demand": cells.series_value(_f(rows, "peak_demand")),
@@ -391,6 +396,10 @@ def evaluate(rows: pd.DataFrame, tables: Tables) -> tuple[Cells, dict[str, dict[
         factor = cost.discount_factor(shared["discount_rate"], shared["year"] - shared["first_year"])
         quantities["npv"] = np.cumsum(np.nan_to_num(total * factor), axis=-1)
         quantities["per_mtok"] = cost.cost_per_million_tokens(total, shared["tokens"])
+        quantities["per_request"] = cost.cost_per_request(total, shared["requests"])
+        quantities["utilisation"] = fleet.utilisation(
+            quantities["busy_gpus"] + quantities.get("busy_gpus_offshore", 0.0),
+            quantities["gpus"] + quantities.get("gpus_offshore", 0.0))
         quantities["share_consumption"] = power.share(quantities["energy"], shared["consumption"])
         quantities["share_peak"] = power.share(quantities["facility_power"], shared["peak_demand"])
         quantities["domestic_share"] = power.share(quantities["domestic_tokens"], shared["tokens"])

@@ -30,6 +30,7 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "Demand|Peak output rate": ("shared:peak_output_rate", "token/s", "token/s"),
     "Capacity|GPUs": ("gpus", "GPU", "GPU"),
     "Capacity|GPUs|Offshore": ("gpus_offshore", "GPU", "GPU"),
+    "Capacity|Utilisation": ("utilisation", "", "%"),
     "Power|IT": ("it_power", "W", "MW"),
     "Power|Facility": ("facility_power", "W", "MW"),
     "Power|IT|Offshore": ("it_power_offshore", "W", "MW"),
@@ -42,6 +43,7 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "Cost|Capital": ("capital", "USD/yr", "USD/yr"),
     "Cost|Operating": ("operating", "USD/yr", "USD/yr"),
     "Cost|Per million tokens": ("per_mtok", "USD/Mtok", "USD/Mtok"),
+    "Cost|Per request": ("per_request", "USD", "USD"),
     "Cost|NPV": ("npv", "USD", "USD"),
     "Sovereignty|Domestic share": ("domestic_share", "", "%"),
     "Emissions|CO2": ("co2", "kg/yr", "t CO2/yr"),
@@ -52,7 +54,10 @@ stands on national soil (rented GPUs in a domestic cloud region included); ``|Of
 variables what stands abroad. `Sovereignty|Domestic share` is the share of tokens served by
 capacity the country owns (the domestic buildout's own fleet): rented GPUs and foreign APIs are
 not. `Cost|NPV` is the present value, at the scenario's discount rate, of `Cost|Total` from the
-first year of the horizon to the row's year."""
+first year of the horizon to the row's year. `Capacity|Utilisation` is the average busy share
+of every GPU the option provisions, at home and abroad (mean GPUs kept busy over the year /
+GPUs provisioned; empty where there is no fleet). `Cost|Per request` is `Cost|Total` / requests
+per year, the demand-weighted average over use cases."""
 
 REQUIRED_VARIABLES = [
     "Demand|Tokens", "Capacity|GPUs", "Power|IT", "Power|Facility", "Energy|Electricity",

@@ -49,3 +49,10 @@ def cost_per_million_tokens(total_cost, tokens):
     """Cost per million tokens [USD/Mtok] = total cost [USD/yr] / tokens [token/yr] x 10^6."""
     return np.divide(total_cost * 1e6, tokens, out=np.full(np.broadcast(total_cost, tokens).shape,
                                                              np.nan), where=tokens > 0)
+
+
+def cost_per_request(total_cost, requests):
+    """Cost per request [USD] = total cost [USD/yr] / requests [1/yr]: the demand-weighted
+    average over use cases, so longer (reasoning) requests show as a higher cost per task."""
+    return np.divide(total_cost, requests, out=np.full(np.broadcast(total_cost, requests).shape,
+                                                       np.nan), where=requests > 0)

@@ -61,3 +61,10 @@ def replacement_purchases(required, life_years):
 def standing(additions, life_years):
     """What stands each year from yearly `additions` that each last `life_years` [same unit]."""
     return np.einsum("...yv,...v->...y", alive_matrix(additions.shape[-1], life_years), additions)
+
+
+def utilisation(busy_gpus, provisioned_gpus):
+    """Average busy share of a provisioned fleet [1] = mean GPUs kept busy over the year /
+    GPUs provisioned; NaN where there is no fleet."""
+    return np.divide(busy_gpus, provisioned_gpus, out=np.full(np.broadcast(
+        busy_gpus, provisioned_gpus).shape, np.nan), where=provisioned_gpus > 0)
