@@ -38,7 +38,7 @@ def test_one_row_per_series(results, wide):
     assert list(wide.columns) == INDEX + years
     assert all(type(year) is int for year in wide.columns[len(INDEX):])
     series = results[["scenario", "option", "region", "variable"]].drop_duplicates()
-    assert len(wide) == len(series) == 2 * 3 * len(VARIABLES) == 2 * 3 * 24
+    assert len(wide) == len(series) == 2 * 3 * len(VARIABLES) == 2 * 3 * 25
     assert not wide.duplicated(INDEX).any()
     assert (wide["model"] == MODEL).all()
     assert set(wide["scenario"]) == {f"{s}|{o}" for s in ("realist", "maximalist")

@@ -114,6 +114,8 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "api.cached_input_share": _p("", "share of input tokens billed at the cached price"),
         "offshore.grid_co2_intensity": _p("kg/J", "CO2 intensity of the grid abroad"),
         "offshore.pue": _p("", "PUE of the foreign hyperscaler fleet"),
+        "offshore.electricity_price": _p("USD/J", "electricity price of the foreign hyperscaler fleet"),
+        "offshore.serving_markup": _p("", "markup of the API price floor over the labs' cost of serving"),
     },
     "countries": {
         "name": _p(TEXT, "country name"),

@@ -213,6 +213,10 @@ def _yearly_fleet(rows, tables, cells, work, tput: Throughput, gpu_column: str, 
     it_mean = power.it_power(gpus, np.nan_to_num(board), overhead, power.draw_fraction(busy_mean, idle))
     pue = cells.series_value(_f(rows, pue_column))
     return {
+        # by tier (S, T, Y), for prices that follow the fleet of each tier
+        "_gpus_by_tier": gpus, "_it_w_per_gpu": np.nan_to_num(board) * overhead,
+        "_energy_by_tier": power.energy_per_year(power.facility_power(np.nan_to_num(it_mean),
+                                                                      pue[:, None, :])),
         "gpus": gpus.sum(axis=1),
         "busy_gpus": np.nan_to_num(busy_mean * gpus).sum(axis=1),
         "it_power": np.nan_to_num(it_peak).sum(axis=1),
@@ -301,19 +305,37 @@ def _price_factor(rows, cells, change_column: str, year_column: str) -> np.ndarr
     return cost.price_in_year(1.0, _f(rows, change_column), _f(rows, "year") - _f(rows, year_column))
 
 
+def _serving_floor(rows, cells, offshore: dict) -> np.ndarray:
+    """The labs' cost of serving each tier on the offshore fleet, with their markup [USD/yr],
+    on the (S, T, Y) grid: the floor under API prices."""
+    setting = lambda name: cells.series_value(_f(rows, f"fa_serving_{name}"))[:, None, :]
+    per_gpu = cost.owner_cost_per_gpu_year(
+        setting("server_capex"), setting("server_lifetime"), setting("server_om"),
+        offshore["_it_w_per_gpu"], setting("facility_capex"), setting("facility_lifetime"),
+        setting("facility_om"), setting("discount_rate"))
+    return np.nan_to_num(cost.serving_cost_floor(
+        offshore["_gpus_by_tier"], per_gpu, offshore["_energy_by_tier"],
+        setting("electricity_price"), setting("markup")))
+
+
 def frontier_api(rows, tables, cells, work) -> dict[str, np.ndarray]:
-    """Buy frontier tokens abroad; report the offshore fleet serving them."""
-    factor = _price_factor(rows, cells, "fa_price_change", "fa_price_year")[:, None]
+    """Buy frontier tokens abroad at each tier's list price on its own trend, never below the
+    labs' cost of serving them with a markup (the floor); report the offshore fleet."""
+    since = (_f(rows, "year") - _f(rows, "fa_price_year"))[:, None]
+    factor = cost.price_in_year(1.0, np.stack([_f(rows, "fa_frontier_price_change"),
+                                               _f(rows, "fa_open_price_change")], 1), since)
     cached = work["cached_input_share"][:, None]
     input_price = ((1.0 - cached) * np.stack([_f(rows, "fa_frontier_input_price"),
                                               _f(rows, "fa_open_input_price")], 1)
                    + cached * np.stack([_f(rows, "fa_frontier_cached_price"),
                                         _f(rows, "fa_open_cached_price")], 1))
     output_price = np.stack([_f(rows, "fa_frontier_output_price"), _f(rows, "fa_open_output_price")], 1)
-    spend = cells.sum_series(cost.api_spend(work["input_tokens"], work["output_tokens"],
+    listed = cells.sum_tiers(cost.api_spend(work["input_tokens"], work["output_tokens"],
                                             input_price * factor, output_price * factor))
     tput = tier_throughput(rows, tables, work, "fa")
     offshore = _yearly_fleet(rows, tables, cells, work, tput, "fa_gpu", "fa_pue")
+    floor = _serving_floor(rows, cells, offshore)
+    paid = np.maximum(listed, floor)
     zero = _zeros(cells)
     return {
         "gpus": zero, "it_power": zero, "facility_power": zero, "energy": zero,
@@ -321,8 +343,9 @@ def frontier_api(rows, tables, cells, work) -> dict[str, np.ndarray]:
         "busy_gpus": zero, "busy_gpus_offshore": offshore["busy_gpus"],
         "facility_power_offshore": offshore["facility_power"], "energy_offshore": offshore["energy"],
         "co2_intensity_offshore": cells.series_value(_f(rows, "fa_grid_co2_intensity")),
-        "capital": zero, "operating": spend, "domestic_tokens": zero,
-        "_throughput": tput,
+        "capital": zero, "operating": paid.sum(axis=1), "domestic_tokens": zero,
+        "floor_uplift": (paid - listed).sum(axis=1),
+        "_api_listed": listed, "_api_floor": floor, "_throughput": tput,
     }
 
 
@@ -357,7 +380,7 @@ def domestic_buildout(rows, tables, cells, work, bridges: dict[str, dict]) -> di
               **{name: value for name, value in own.items() if name.startswith("_")}}
     names = ("gpus", "busy_gpus", "it_power", "facility_power", "energy", "gpus_offshore",
              "busy_gpus_offshore", "it_power_offshore", "facility_power_offshore", "energy_offshore",
-             "capital", "operating", "domestic_tokens")
+             "capital", "operating", "floor_uplift", "domestic_tokens")
     for name in names:
         bridged = sum(np.where(bridge_name == OPTIONS.index(option), bridge.get(name, 0.0), 0.0)
                       for option, bridge in bridges.items())
@@ -391,6 +414,7 @@ def evaluate(rows: pd.DataFrame, tables: Tables) -> tuple[Cells, dict[str, dict[
         "work": work, "cells": cells,
     }
     for quantities in results.values():
+        quantities.setdefault("floor_uplift", _zeros(cells))
         total = quantities["capital"] + quantities["operating"]
         quantities["total"] = total
         factor = cost.discount_factor(shared["discount_rate"], shared["year"] - shared["first_year"])

@@ -17,7 +17,22 @@ OPTION_DEFAULTS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("fleet", "server_overhead"): ("defaults", "server", "overhead_factor"),
     ("fleet", "idle_power_fraction"): ("defaults", "server", "idle_power_fraction"),
     ("finance", "discount_rate"): ("defaults", "finance", "discount_rate_public"),
-    ("options", "frontier-api", "price_change"): ("defaults", "trend", "frontier_api_price_change"),
+    ("options", "frontier-api", "frontier_tier", "price_change"):
+        ("defaults", "trend", "frontier_api_price_change"),
+    ("options", "frontier-api", "open_tier", "price_change"):
+        ("defaults", "trend", "fixed_capability_price_change"),
+    ("options", "frontier-api", "serving_cost", "server_lifetime"): ("defaults", "server", "lifetime"),
+    ("options", "frontier-api", "serving_cost", "server_om"): ("defaults", "server", "om_fraction"),
+    ("options", "frontier-api", "serving_cost", "facility_capex"):
+        ("defaults", "facility", "capex_per_mw_it"),
+    ("options", "frontier-api", "serving_cost", "facility_lifetime"):
+        ("defaults", "facility", "lifetime"),
+    ("options", "frontier-api", "serving_cost", "facility_om"): ("defaults", "facility", "om_fraction"),
+    ("options", "frontier-api", "serving_cost", "discount_rate"):
+        ("defaults", "finance", "discount_rate_private"),
+    ("options", "frontier-api", "serving_cost", "electricity_price"):
+        ("defaults", "offshore", "electricity_price"),
+    ("options", "frontier-api", "serving_cost", "markup"): ("defaults", "offshore", "serving_markup"),
     ("options", "frontier-api", "offshore", "pue"): ("defaults", "offshore", "pue"),
     ("options", "frontier-api", "offshore_grid_co2_intensity"):
         ("defaults", "offshore", "grid_co2_intensity"),
@@ -112,6 +127,10 @@ def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
     gpu = _get(options, ("domestic-buildout", "gpu"))
     if isinstance(gpu, str):
         _set_default(data, ("options", "domestic-buildout", "server_capex"),
+                     catalog.get("gpus", gpu, "server_cost"), used)
+    gpu = _get(options, ("frontier-api", "offshore", "gpu"))
+    if isinstance(gpu, str):
+        _set_default(data, ("options", "frontier-api", "serving_cost", "server_capex"),
                      catalog.get("gpus", gpu, "server_cost"), used)
     for tier in ("frontier_tier", "open_tier"):
         product = _get(options, ("frontier-api", tier, "product"))

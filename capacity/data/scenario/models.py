@@ -138,6 +138,7 @@ class ApiTier(Strict):
     input_price: Q("USD/Mtok", "USD/token", ge=0.0)
     output_price: Q("USD/Mtok", "USD/token", ge=0.0)
     cached_input_price: Q("USD/Mtok", "USD/token", ge=0.0)
+    price_change: Rate   # yearly change of the tier's list prices from the price year
     proxy_model: str
 
 
@@ -151,11 +152,26 @@ class GpuServing(Strict):
     pue: Q("", ge=1.0)
 
 
+class ServingCost(Strict):
+    """What it costs the labs to serve tokens on their offshore fleet: the floor under API
+    prices (`price >= (1 + markup) x owner's cost of the fleet behind it`)."""
+
+    server_capex: Q("USD/GPU", ge=0.0)
+    server_lifetime: Q("yr", gt=0.0)
+    server_om: Q("1/yr", ge=0.0)
+    facility_capex: Q("MUSD/MW", "USD/W", ge=0.0)   # per W of IT nameplate
+    facility_lifetime: Q("yr", gt=0.0)
+    facility_om: Q("1/yr", ge=0.0)
+    discount_rate: Q("1/yr", ge=0.0, le=1.0)
+    electricity_price: Q("USD/kWh", "USD/J", ge=0.0)
+    markup: Q("", ge=0.0)   # over the owner's cost
+
+
 class FrontierApi(Strict):
     frontier_tier: ApiTier
     open_tier: ApiTier
-    price_change: Rate
     price_year: int
+    serving_cost: ServingCost
     offshore: GpuServing
     offshore_grid_co2_intensity: Q("g/kWh", "kg/J", ge=0.0)
 

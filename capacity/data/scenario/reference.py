@@ -21,6 +21,7 @@ def field_reference() -> str:
         "options.hosted-open-weight.rental_price": "`gpus:<gpu>:rental_price`",
         "options.hosted-open-weight.price_year": "year of that price's source",
         "options.domestic-buildout.server_capex": "`gpus:<gpu>:server_cost`",
+        "options.frontier-api.serving_cost.server_capex": "`gpus:<offshore gpu>:server_cost`",
         "options.frontier-api.price_year": "`api_products:<frontier product>:price_date`",
         **{f"options.frontier-api.{tier}.{name}": f"`api_products:<product>:{name}`"
            for tier in ("frontier_tier", "open_tier")

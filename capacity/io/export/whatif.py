@@ -106,9 +106,11 @@ def write_whatif(sheet, book, plan) -> None:
     w.row += 1
     seconds = w.line("seconds per year", SECONDS_PER_YEAR, "s", fmt="#,##0")
     days = w.line("working days per year", f("working_days_per_year"), "day/yr")
-    change = w.line("API price change per year", f("fa_price_change"), "1/yr")
     since = w.line("years since the API prices were read", year - f("fa_price_year"), "yr", fmt="0")
-    factor = w.line("API price factor", f"=(1+{change})^{since}", "")
+    factors = []
+    for tier in TIERS:
+        change = w.line(f"{tier} tier API price change per year", f(f"fa_{tier}_price_change"), "1/yr")
+        factors.append(w.line(f"{tier} tier API price factor", f"=(1+{change})^{since}", ""))
     tables = {}
     for option, prefix in (("hosted-open-weight", "ho"), ("frontier-api", "fa")):
         tput = quantities[option]["_throughput"]
@@ -160,7 +162,7 @@ def write_whatif(sheet, book, plan) -> None:
             sheet[f"N{r}"] = f"=IF(H{r}>0,H{r}/L{r},0)"
             price = lambda kind: prices[tier, kind]
             sheet[f"O{r}"] = (f"=(C{r}*((1-E{r})*{price('input')}+E{r}*{price('cached')})"
-                              f"+D{r}*{price('output')})/1000000*{factor}")
+                              f"+D{r}*{price('output')})/1000000*{factors[t]}")
             for column in "CDGHIJKLMNO":
                 sheet[f"{column}{r}"].number_format = "#,##0.00"
             w.row += 1
@@ -194,17 +196,47 @@ def write_whatif(sheet, book, plan) -> None:
         total = w.line(f"{option}: GPUs", "=" + "+".join(gpus), "GPU", fmt="#,##0")
         facility = w.line(f"{option}: facility power", f"=({'+'.join(it_peak)})*{pue_cell}", "MW")
         energy = w.line(f"{option}: electricity", f"=({'+'.join(it_mean)})*{pue_cell}*{seconds}/3600000000", "TWh/yr")
-        return total, facility, energy
+        return total, facility, energy, gpus, it_mean
 
     w.put("A", "Rented fleet (hosted-open-weight)", bold=True)
     w.row += 1
-    hosted_gpus, hosted_facility, hosted_energy = fleet("hosted-open-weight", "J", "K", "hosted_pue")
+    hosted_gpus, hosted_facility, hosted_energy, _, _ = fleet("hosted-open-weight", "J", "K", "hosted_pue")
     hosted_cost = w.line("hosted-open-weight: cost", f"={hosted_gpus}*{rental}*{seconds}/3600", "USD/yr", fmt="#,##0")
     w.row += 1
     w.put("A", "The labs' fleet abroad behind the API (frontier-api)", bold=True)
     w.row += 1
-    offshore_gpus, offshore_facility, offshore_energy = fleet("frontier-api", "M", "N", offshore_pue)
-    api_cost = w.line("frontier-api: cost", f"=SUM(O{top}:O{bottom})", "USD/yr", fmt="#,##0")
+    offshore_gpus, offshore_facility, offshore_energy, tier_gpus, tier_it_mean = fleet(
+        "frontier-api", "M", "N", offshore_pue)
+    # the floor under API prices: the labs' cost of serving each tier, with their markup
+    serving = {name: w.line(f"labs' serving cost: {label}", f(f"fa_serving_{name}") * scale, unit)
+               for name, label, scale, unit in (
+                   ("server_capex", "server capex per GPU", 1, "USD/GPU"),
+                   ("server_lifetime", "server life", 1, "yr"), ("server_om", "server O&M", 1, "1/yr"),
+                   ("facility_capex", "facility capex per W of IT", 1, "USD/W"),
+                   ("facility_lifetime", "facility life", 1, "yr"),
+                   ("facility_om", "facility O&M", 1, "1/yr"),
+                   ("discount_rate", "cost of capital", 1, "1/yr"),
+                   ("electricity_price", "electricity price", 3.6e6, "USD/kWh"),
+                   ("markup", "markup over cost", 1, ""))}
+    crf = lambda life: (f"{serving['discount_rate']}*(1+{serving['discount_rate']})^{life}"
+                        f"/((1+{serving['discount_rate']})^{life}-1)")
+    table = tables["frontier-api"]
+    per_gpu = w.line("labs' cost per GPU-year before energy",
+                     f"={serving['server_capex']}*({crf(serving['server_lifetime'])}+{serving['server_om']})"
+                     f"+{table['board']}*{table['overhead']}*{serving['facility_capex']}"
+                     f"*({crf(serving['facility_lifetime'])}+{serving['facility_om']})", "USD/GPU/yr",
+                     fmt="#,##0")
+    paid = []
+    for t, tier in enumerate(TIERS):
+        first_row, last_row = top + t * len(picked), top + (t + 1) * len(picked) - 1
+        listed = w.line(f"frontier-api: {tier} tier at list prices", f"=SUM(O{first_row}:O{last_row})",
+                        "USD/yr", fmt="#,##0")
+        floor = w.line(f"frontier-api: {tier} tier serving-cost floor",
+                       f"=(1+{serving['markup']})*({tier_gpus[t]}*{per_gpu}+{tier_it_mean[t]}*{offshore_pue}"
+                       f"*1000*{seconds}/3600*{serving['electricity_price']})", "USD/yr", fmt="#,##0")
+        paid.append(f"MAX({listed},{floor})")
+    api_cost = w.line("frontier-api: cost (each tier: list price, or the floor where higher)",
+                      "=" + "+".join(paid), "USD/yr", fmt="#,##0")
     w.row += 1
 
     # --- domestic buildout: the vintage history up to this year --------------------------------

@@ -56,3 +56,21 @@ def cost_per_request(total_cost, requests):
     average over use cases, so longer (reasoning) requests show as a higher cost per task."""
     return np.divide(total_cost, requests, out=np.full(np.broadcast(total_cost, requests).shape,
                                                        np.nan), where=requests > 0)
+
+
+def owner_cost_per_gpu_year(server_capex_per_gpu, server_life, server_om, it_w_per_gpu,
+                            facility_capex_per_w, facility_life, facility_om, rate):
+    """What owning one GPU costs a year before energy [USD/GPU/yr]: its server and its share of
+    the facility (per W of IT nameplate), each annualised with the capital recovery factor,
+    plus O&M as a yearly share of each capex:
+    ``S (CRF(r, n_s) + o_s) + W F (CRF(r, n_f) + o_f)``."""
+    server = server_capex_per_gpu * (capital_recovery_factor(rate, server_life) + server_om)
+    facility = it_w_per_gpu * facility_capex_per_w * (
+        capital_recovery_factor(rate, facility_life) + facility_om)
+    return server + facility
+
+
+def serving_cost_floor(gpus, cost_per_gpu_year, energy_j_per_year, electricity_price_per_j, markup):
+    """The least a seller of tokens charges for what a fleet serves [USD/yr]: the owner's cost
+    of the fleet (GPUs x yearly cost per GPU + energy x price) times ``1 + markup``."""
+    return (1.0 + markup) * (gpus * cost_per_gpu_year + energy_j_per_year * electricity_price_per_j)
