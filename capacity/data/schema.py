@@ -143,5 +143,6 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "token_growth_realist": _p("1/yr", "yearly growth of tokens per request (realist)"),
         "token_growth_maximalist": _p("1/yr", "yearly growth of tokens per request (maximalist)"),
         "peak_to_average": _p("", "working-hours peak over the daily mean"),
+        "cached_input_share": _p("", "share of input tokens served from the prefix cache"),
     },
 }
