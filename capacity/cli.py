@@ -51,7 +51,10 @@ def _load_and_run(scenario, files, overrides):
     loaded = load_scenario(scenario, overrides=list(overrides), assumptions=files)
     with _Progress(f"running {loaded.name} ({len(loaded.cases)} scenario"
                    f"{'s' if len(loaded.cases) != 1 else ''}, 3 options)"):
-        return loaded, run_plan(loaded)
+        plan = run_plan(loaded)
+    for line in plan.calibration_warnings:
+        click.echo(f"capacity: warning: {line}", err=True)
+    return loaded, plan
 
 
 class _Group(click.Group):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,7 @@ class Plan:
     chain: tuple = ()
     """(quantities by option, shared quantities): the chain's intermediate arrays, for views
     that show how a figure is built (the workbook's What-if sheet)."""
+    _calibration: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def assumptions(self) -> pd.DataFrame:
@@ -127,6 +128,29 @@ class Plan:
             "source_date": row.source_date, "notes": row.notes,
             "used_for": ", ".join(sorted(set(paths)))} for key, (row, paths) in sorted(used.items())]
         return pd.DataFrame.from_records(records)
+
+    @property
+    def outside_calibration(self) -> pd.DataFrame:
+        """What in this run lies outside the range the throughput model was calibrated on:
+        one row per finding (kind: prompt length, output length, GPU, model family; the item;
+        what was found; what the measurements cover; options, use cases, first year). Empty
+        when nothing does (`capacity.model.coverage`)."""
+        return self._coverage()[0]
+
+    @property
+    def calibration_warnings(self) -> list[str]:
+        """`outside_calibration` in a few lines, for a warning."""
+        from .coverage import describe
+        outside, measurements = self._coverage()
+        return describe(outside, measurements)
+
+    def _coverage(self) -> tuple[pd.DataFrame, int]:
+        if self._calibration is None:
+            from .coverage import calibrated_range, outside_calibration
+            calibrated = calibrated_range(self.scenario.catalog)
+            self._calibration = (outside_calibration(self.throughput, self.scenario.catalog,
+                                                     calibrated), calibrated.measurements)
+        return self._calibration
 
     @property
     def years(self) -> list[int]:
@@ -232,7 +256,8 @@ def run(source_or_scenario: Scenario | str | Path | None = None,
     _check_feasible(scenario, rows, quantities)
     results = _tidy(cells, rows, quantities, shared)
     return Plan(scenario=scenario, results=results, rows=rows,
-                throughput=_throughput_table(rows, quantities), chain=(quantities, shared))
+                throughput=_throughput_table(rows, quantities, shared["work"]),
+                chain=(quantities, shared))
 
 
 def _check_feasible(scenario: Scenario, rows: pd.DataFrame, quantities: dict) -> None:
@@ -278,16 +303,21 @@ def _tidy(cells, rows, quantities, shared) -> pd.DataFrame:
     return results[RESULT_COLUMNS]
 
 
-def _throughput_table(rows: pd.DataFrame, quantities: dict) -> pd.DataFrame:
-    """Per-GPU throughput each option's fleet was sized with, by row and tier."""
+def _throughput_table(rows: pd.DataFrame, quantities: dict, work: dict) -> pd.DataFrame:
+    """Per-GPU throughput each option's fleet was sized with, by row and tier, with the request
+    shape and the tokens served (what the calibration guard checks)."""
     frames = []
     for option, prefix in (("frontier-api", "fa"), ("hosted-open-weight", "ho"), ("domestic-buildout", "do")):
         tput = quantities[option]["_throughput"]
+        bought = rows["do_gpu_bought"] if option == "domestic-buildout" else rows[f"{prefix}_gpu"]
         for t, tier in enumerate(TIERS):
             frames.append(pd.DataFrame({
                 "scenario": rows["scenario"], "region": rows["region"], "year": rows["year"],
                 "use_case": rows["use_case"], "option": option, "tier": tier,
                 "model": rows[f"{prefix}_{tier}_model"], "gpu": rows[f"{prefix}_gpu"],
+                "gpu_bought": bought, "input_tokens": work["input_per_request"],
+                "output_tokens": work["output_per_request"],
+                "tokens": work["input_tokens"][:, t] + work["output_tokens"][:, t],
                 "output_tokens_per_s_per_gpu": tput.output_tokens_per_s_per_gpu[:, t],
                 "gpus_per_replica": tput.gpus_per_replica[:, t], "batch_size": tput.batch_size[:, t],
                 "bound": tput.bound[:, t]}))

@@ -318,4 +318,19 @@ def _method(sheet, plan) -> None:
         _put(sheet, row, 1, label, bold=True)
         _put(sheet, row, 2, value)
         row += 1
+    row += 1
+    outside = plan.outside_calibration
+    _put(sheet, row, 1, "Outside the calibrated range", bold=True)
+    _put(sheet, row, 2, "none: every request shape, GPU and model family of this run lies within the "
+                        "published measurements the throughput model is fitted on" if outside.empty else
+                        "extrapolated beyond the published measurements the throughput model is fitted "
+                        "on (assumptions/calibration.csv); read these figures with more caution")
+    row += 1
+    if not outside.empty:
+        _header(sheet, row, ["what", "item", "found", "measurements cover", "options", "use cases",
+                             "from year"])
+        for record in outside.itertuples(index=False):
+            row += 1
+            for column, value in enumerate(record, start=1):
+                _put(sheet, row, column, value)
     _widths(sheet, {1: 30, 2: 100})
