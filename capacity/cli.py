@@ -214,6 +214,40 @@ def diff(before, after, fmt, rtol, files, overrides) -> None:
 
 
 @main.command()
+@click.argument("scenario", required=False)
+@click.option("--variant", metavar="NAME", help="The scenario variant (default: the first, e.g. realist).")
+@click.option("--year", type=int, help="The year compared (default: the last of the horizon).")
+@click.option("--lever", "levers", multiple=True, metavar="NAME",
+              help="Only this lever; repeatable (default: all).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--assumptions", "files", multiple=True, metavar="CSV", help="Extra assumption file.")
+@_set_option
+def breakeven(scenario, variant, year, levers, fmt, files, overrides) -> None:
+    """How far each deciding assumption must move before another option becomes the cheapest
+    (lowest Cost|Total in the year): the break-even value nearest the default, below or above.
+
+    \b
+    Levers: frontier-price-trend, open-price-trend, api-floor-markup, rent, target-utilisation,
+    server-capex, electricity-price.
+    \b
+    Examples:
+      capacity breakeven
+      capacity breakeven --year 2030 --lever rent --lever frontier-price-trend
+      capacity breakeven germany --variant maximalist --format json
+    """
+    from .analysis.breakeven import breakeven as find, to_text
+    from .data.scenario import load_scenario
+
+    loaded = load_scenario(scenario, overrides=list(overrides), assumptions=files)
+    variant = variant or next(iter(loaded.cases))
+    table = find(loaded, variant, year, list(levers) or None)
+    if fmt == "json":
+        click.echo(table.to_json(orient="records", indent=1))
+    else:
+        click.echo(to_text(table, variant, year or loaded.cases[variant].horizon.last_year))
+
+
+@main.command()
 @click.argument("path")
 @click.option("--scenario", "scenario", metavar="SCENARIO",
               help="Pre-fill with this scenario (a YAML file or preset) instead of the default.")
