@@ -121,13 +121,13 @@ def test_a_template_through_the_library_gives_the_cli_run_of_it(tmp_path, defaul
 
 def test_assumption_files_through_the_library_and_the_cli(tmp_path, default_plan):
     quote = tmp_path / "gpus.csv"
-    quote.write_text(",".join(COLUMNS) + "\nh100-sxm,rental_price,1.475,USD/GPU/h,,,Ministry "
-                     "tender,tender 2026/17,2026-10,national quote: half the library's median\n")
+    quote.write_text(",".join(COLUMNS) + "\nh100-sxm,rental_price,2.2125,USD/GPU/h,,,Ministry "
+                     "tender,tender 2026/17,2026-10,national quote: three quarters of the library median, above the rent floor\n")
     quoted = capacity.run("netherlands", assumptions=quote)
     _assert_same(quoted.results, _cli_results("netherlands", "--assumptions", str(quote)),
                  rtol=SAME_RUN)
     assert _value(quoted.results, "hosted-open-weight", "Cost|Total", 2026) == pytest.approx(
-        _value(default_plan.results, "hosted-open-weight", "Cost|Total", 2026) / 2, rel=1e-9)
+        _value(default_plan.results, "hosted-open-weight", "Cost|Total", 2026) * 0.75, rel=1e-9)
     with pytest.raises(capacity.InputError, match="absent/gpus.csv: found a file that cannot be read"):
         capacity.load_scenario(assumptions=[tmp_path / "absent" / "gpus.csv"])
 

@@ -91,7 +91,7 @@ def test_the_floor_binds_on_the_open_tier_once_its_price_has_fallen(default_plan
     listed, floor = fa["_api_listed"][0], fa["_api_floor"][0]
     assert listed[0, 0] > floor[0, 0] and listed[1, 0] > floor[1, 0]   # 2026: list prices above cost
     assert listed[1, -1] < floor[1, -1]                                  # 2035: 0.1^9 of the 2026 price
-    uplift = default_plan.table("Cost|Operating|API price floor", option="frontier-api")
+    uplift = default_plan.table("Cost|Operating|Price floor", option="frontier-api")
     assert uplift.iloc[0].max() == 0 and uplift.iloc[-1].min() > 0
 
 
@@ -122,3 +122,43 @@ def test_api_price_is_never_below_its_serving_cost_floor(base, frontier, open_ch
     # the floor per token never falls below the bare energy cost of the fleet
     energy_cost = fa["energy_offshore"] * rows["fa_serving_electricity_price"].iloc[0]
     assert np.all(paid[present] >= energy_cost[present] * (1 - 1e-12))
+
+
+def test_the_rent_floor_by_hand_for_an_h100_in_the_netherlands(default_plan):
+    # 2026: an H100 rented in a Dutch region; the provider's cost of owning it, with its markup
+    case = default_plan.scenario.cases["realist"]
+    floor = case.options.hosted_open_weight.rent_floor
+    server = library("gpus", "h100-sxm", "server_cost")
+    watts = library("gpus", "h100-sxm", "board_power") * library("defaults", "server", "overhead_factor")
+    hours = 365.25 * 24
+    owner = (server * (crf(floor.discount_rate, floor.server_lifetime) + floor.server_om)
+             + watts * floor.facility_capex * (crf(floor.discount_rate, floor.facility_lifetime)
+                                                + floor.facility_om)) / hours
+    energy = watts / 1000 * case.options.hosted_open_weight.pue * case.regions["NLD"].electricity_price * 3.6e6
+    expected = (1 + floor.markup) * (owner + energy)
+    modelled = default_plan.chain[0]["hosted-open-weight"]["_rent_floor"][0, 0] * 3600
+    assert modelled == pytest.approx(expected, rel=1e-9)
+    assert 1.0 < expected < 2.95       # below the H100's market rent of 2.95 USD/h in 2026
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(trend=st.floats(-0.9, 0.5), markup=st.floats(0.0, 2.0), rent=st.floats(0.01, 5.0),
+       scale=st.floats(0.05, 20.0))
+def test_rent_is_never_below_the_owners_cost_of_the_same_gpu(base, trend, markup, rent, scale):
+    rows, tables = base
+    rows = rows.assign(ho_rental_price_change=trend, ho_floor_markup=markup,
+                       ho_rental_price=rows["ho_rental_price"] * rent,
+                       potential_users=rows["potential_users"] * scale)
+    _, quantities, shared = evaluate(rows, tables)
+    hosted = quantities["hosted-open-weight"]
+    present = shared["present"]
+    floor_without_markup = hosted["_rent_floor"] / (1 + markup)
+    gpus = hosted["gpus"] + hosted["gpus_offshore"]
+    paid_per_gpu_s = np.divide(hosted["operating"], gpus * 365.25 * 86400, out=np.zeros_like(gpus),
+                               where=gpus > 0)
+    busy = present & (gpus > 0)
+    # every year and generation: rent >= the owner's cost, and >= the floor with the markup
+    assert np.all(paid_per_gpu_s[busy] >= floor_without_markup[busy] * (1 - 1e-12))
+    assert np.all(paid_per_gpu_s[busy] >= hosted["_rent_floor"][busy] * (1 - 1e-12))
+    assert np.all(paid_per_gpu_s[busy] >= hosted["_rent_market"][busy] * (1 - 1e-12))
+    assert np.all(hosted["floor_uplift"][present] >= -1e-6)

@@ -100,8 +100,8 @@ def test_cli_lists_and_shows_values_units_ranges_and_sources():
 
 def test_a_users_file_overrides_a_library_row_without_editing_the_package(tmp_path):
     quote = tmp_path / "gpus.csv"
-    quote.write_text(f"{HEADER}\nh100-sxm,rental_price,1.475,USD/GPU/h,,,Ministry tender,"
-                     "tender 2026/17,2026-10,national quote: half the library's median\n")
+    quote.write_text(f"{HEADER}\nh100-sxm,rental_price,2.2125,USD/GPU/h,,,Ministry tender,"
+                     "tender 2026/17,2026-10,national quote: three quarters of the library median, above the rent floor\n")
     scenario = tmp_path / "nl.yaml"
     scenario.write_text((assumptions_dir() / "scenarios" / "netherlands.yaml").read_text()
                         + "\nassumptions: [gpus.csv]\n")
@@ -110,7 +110,7 @@ def test_a_users_file_overrides_a_library_row_without_editing_the_package(tmp_pa
     pick = lambda plan: plan.results.query(
         "option == 'hosted-open-weight' and variable == 'Cost|Total' and year == 2026"
         " and scenario == 'realist'")["value"].iloc[0]
-    assert pick(quoted) == pytest.approx(pick(base) / 2, rel=1e-9)   # 2026 rents H100s only
+    assert pick(quoted) == pytest.approx(pick(base) * 0.75, rel=1e-9)   # 2026 rents H100s only
     assert "Ministry tender" in set(quoted.assumptions["source"])
 
 

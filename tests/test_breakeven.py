@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import capacity
-from capacity.analysis.breakeven import GRID_POINTS, LEVERS, PASSES, breakeven
+from capacity.analysis.breakeven import GRID_POINTS, PASSES, breakeven
 from capacity.cli import main
 
 
@@ -19,32 +19,42 @@ def _total(plan, option, year, scenario="realist"):
 
 
 @pytest.fixture(scope="module")
-def table_2030(default_scenario):
-    return breakeven(default_scenario, "realist", 2030, ["rent", "frontier-price-trend"]).set_index("lever")
+def table_2035(default_scenario):
+    return breakeven(default_scenario, "realist", 2035,
+                     ["api-floor-markup", "frontier-price-trend", "rent"]).set_index("lever")
 
 
-def test_rent_breakeven_is_where_renting_costs_what_the_api_costs(table_2030, default_plan):
-    # the rented fleet's cost is its GPUs x rent: linear in the rent, so the break-even multiple
-    # is the API's cost over the rented fleet's cost at today's rents
-    row = table_2030.loc["rent"]
-    assert row["cheapest"] == "frontier-api" and row["cheapest_below"] == "hosted-open-weight"
-    expected = _total(default_plan, "frontier-api", 2030) / _total(default_plan, "hosted-open-weight", 2030)
-    step = (1.0 - LEVERS["rent"].low) / (GRID_POINTS - 1) ** PASSES
-    assert row["breakeven_below"] == pytest.approx(expected, abs=step)
-    assert np.isnan(row["breakeven_above"]) and not isinstance(row["cheapest_above"], str)
+def test_markup_breakeven_is_where_the_floored_api_costs_what_owning_costs(table_2035, default_plan):
+    # by 2035 both tiers' API prices sit on their floor, (1 + m) x the labs' cost: the API's cost
+    # is linear in 1 + m, so the break-even markup is (1 + 0.20) x domestic / API - 1
+    fa = default_plan.chain[0]["frontier-api"]
+    assert (fa["_api_listed"][0, :, -1] < fa["_api_floor"][0, :, -1]).all()
+    row = table_2035.loc["api-floor-markup"]
+    assert row["cheapest"] == "frontier-api" and row["cheapest_above"] == "domestic-buildout"
+    expected = 1.2 * _total(default_plan, "domestic-buildout", 2035) / _total(default_plan, "frontier-api", 2035) - 1
+    step = (3.0 - 0.2) / (GRID_POINTS - 1) ** PASSES
+    assert row["breakeven_above"] == pytest.approx(expected, abs=step)
+    assert np.isnan(row["breakeven_below"])
 
 
-def test_frontier_trend_breakeven_flips_the_ranking_where_it_says(table_2030, default_scenario):
-    row = table_2030.loc["frontier-price-trend"]
+def test_frontier_trend_breakeven_flips_the_ranking_where_it_says(table_2035):
+    row = table_2035.loc["frontier-price-trend"]
     assert row["default"] == pytest.approx(-0.05)
     value = row["breakeven_above"]
-    assert -0.05 < value < 0.5 and row["cheapest_above"] == "hosted-open-weight"
+    assert -0.05 < value < 0.5 and row["cheapest_above"] == "domestic-buildout"
     # just below and just above the break-even the cheapest option differs, as the tool says
-    for shift, cheapest in ((-0.01, "frontier-api"), (0.01, "hosted-open-weight")):
+    for shift, cheapest in ((-0.003, "frontier-api"), (0.003, "domestic-buildout")):
         plan = capacity.run(overrides={"options.frontier-api.frontier_tier.price_change": value + shift})
-        costs = {option: _total(plan, option, 2030) for option in ("frontier-api", "hosted-open-weight",
+        costs = {option: _total(plan, option, 2035) for option in ("frontier-api", "hosted-open-weight",
                                                                    "domestic-buildout")}
         assert min(costs, key=costs.get) == cheapest, (shift, costs)
+
+
+def test_market_rent_cannot_undercut_the_rent_floor(table_2035):
+    # renting never costs less than the provider's cost of owning (with its markup), so no cut
+    # in market rent makes renting the cheapest in 2035
+    row = table_2035.loc["rent"]
+    assert not isinstance(row["cheapest_below"], str)
 
 
 def test_bad_lever_year_or_variant_is_refused(default_scenario):
@@ -57,9 +67,11 @@ def test_bad_lever_year_or_variant_is_refused(default_scenario):
 
 
 def test_cli_prints_and_exports_the_table():
-    result = CliRunner().invoke(main, ["breakeven", "--year", "2030", "--lever", "rent", "--format", "json"])
+    result = CliRunner().invoke(main, ["breakeven", "--year", "2030", "--lever", "frontier-price-trend",
+                                       "--format", "json"])
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)
-    assert row["lever"] == "rent" and row["cheapest"] == "frontier-api"
-    text = CliRunner().invoke(main, ["breakeven", "--year", "2030", "--lever", "rent"])
-    assert "rent: default 1x -> frontier-api cheapest; at 0.43" in text.stdout
+    assert row["lever"] == "frontier-price-trend" and row["cheapest"] == "frontier-api"
+    text = CliRunner().invoke(main, ["breakeven", "--year", "2030", "--lever", "frontier-price-trend"])
+    assert text.stdout.splitlines()[1].startswith(
+        "  frontier-price-trend: default -0.05 1/yr -> frontier-api cheapest; at 0.19")

@@ -41,7 +41,10 @@ LEVERS: dict[str, Lever] = {
     "api-floor-markup": Lever("fa_serving_markup", "value", 0.0, 3.0, "", 1.0,
                               "the labs' markup over their cost of serving (the API price floor)"),
     "rent": Lever("ho_rental_price", "scale", 0.05, 5.0, "x", 1.0,
-                  "rented GPU prices, as a multiple of the library's (every generation and year)"),
+                  "rented GPUs' market prices, as a multiple of the library's (every generation and "
+                  "year); rent never falls below its floor"),
+    "rent-floor-markup": Lever("ho_floor_markup", "value", 0.0, 3.0, "", 1.0,
+                               "the rental provider's markup over its cost of owning (the rent floor)"),
     "target-utilisation": Lever("target_utilisation", "value", 0.1, 1.0, "", 1.0,
                                 "peak-hour busy share the rented and owned fleets are sized for"),
     "server-capex": Lever("do_server_capex", "scale", 0.1, 5.0, "x", 1.0,

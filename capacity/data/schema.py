@@ -115,7 +115,7 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "offshore.grid_co2_intensity": _p("kg/J", "CO2 intensity of the grid abroad"),
         "offshore.pue": _p("", "PUE of the foreign hyperscaler fleet"),
         "offshore.electricity_price": _p("USD/J", "electricity price of the foreign hyperscaler fleet"),
-        "offshore.serving_markup": _p("", "markup of the API price floor over the labs' cost of serving"),
+        "market.compute_markup": _p("", "least markup of a seller of compute (rent, tokens) over its full cost"),
     },
     "countries": {
         "name": _p(TEXT, "country name"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..data.units import SECONDS_PER_YEAR
 from .lookup import Tables, model_on_gpu
 from .stages import cost, demand, fleet, power
 from .stages.throughput import Throughput
@@ -349,17 +350,37 @@ def frontier_api(rows, tables, cells, work) -> dict[str, np.ndarray]:
     }
 
 
+def rent_floor(rows: pd.DataFrame, tables: Tables) -> np.ndarray:
+    """The least a provider rents a GPU for [USD/GPU/s], per row: the owner's cost of the GPU
+    rented that year (its server price, its share of the facility, O&M, and the energy of a
+    GPU-hour at full draw at the rental location's price) with the provider's markup."""
+    gpu = _col(rows, "ho_gpu")
+    watts = tables.gpu(gpu, "board_power") * _f(rows, "server_overhead")
+    per_year = cost.owner_cost_per_gpu_year(
+        tables.gpu(gpu, "server_cost"), _f(rows, "ho_floor_server_lifetime"), _f(rows, "ho_floor_server_om"),
+        watts, _f(rows, "ho_floor_facility_capex"), _f(rows, "ho_floor_facility_lifetime"),
+        _f(rows, "ho_floor_facility_om"), _f(rows, "ho_floor_discount_rate"))
+    electricity = np.where(_f(rows, "ho_domestic") > 0.5, _f(rows, "electricity_price"),
+                           _f(rows, "fa_serving_electricity_price"))
+    return (1.0 + _f(rows, "ho_floor_markup")) * (
+        per_year / SECONDS_PER_YEAR + watts * _f(rows, "ho_pue") * electricity)
+
+
 def hosted_open_weight(rows, tables, cells, work) -> dict[str, np.ndarray]:
     """Rent a peak-sized GPU fleet all year to serve open-weight models."""
     tput = tier_throughput(rows, tables, work, "ho")
     rented = _yearly_fleet(rows, tables, cells, work, tput, "ho_gpu", "ho_pue")
-    price = cells.series_value(_f(rows, "ho_rental_price")
-                               * _price_factor(rows, cells, "ho_rental_price_change", "ho_price_year"))
+    market = _f(rows, "ho_rental_price") * _price_factor(rows, cells, "ho_rental_price_change",
+                                                         "ho_price_year")
+    floor = rent_floor(rows, tables)
+    price = cells.series_value(np.maximum(market, floor))
     domestic = cells.series_value(_f(rows, "ho_domestic")) > 0.5
     zero = _zeros(cells)
+    operating = cost.rental_cost(rented["gpus"], price)
     # rented capacity is not the country's own, wherever it stands: no domestic share
-    result = {"capital": zero, "operating": cost.rental_cost(rented["gpus"], price),
-              "domestic_tokens": zero, "_throughput": tput,
+    result = {"capital": zero, "operating": operating, "domestic_tokens": zero, "_throughput": tput,
+              "floor_uplift": operating - cost.rental_cost(rented["gpus"], cells.series_value(market)),
+              "_rent_market": cells.series_value(market), "_rent_floor": cells.series_value(floor),
               "co2_intensity_offshore": cells.series_value(_f(rows, "fa_grid_co2_intensity"))}
     for name in ("gpus", "busy_gpus", "it_power", "facility_power", "energy"):
         result[name] = np.where(domestic, rented[name], 0.0)

@@ -42,7 +42,7 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "Cost|Total": ("total", "USD/yr", "USD/yr"),
     "Cost|Capital": ("capital", "USD/yr", "USD/yr"),
     "Cost|Operating": ("operating", "USD/yr", "USD/yr"),
-    "Cost|Operating|API price floor": ("floor_uplift", "USD/yr", "USD/yr"),
+    "Cost|Operating|Price floor": ("floor_uplift", "USD/yr", "USD/yr"),
     "Cost|Per million tokens": ("per_mtok", "USD/Mtok", "USD/Mtok"),
     "Cost|Per request": ("per_request", "USD", "USD"),
     "Cost|NPV": ("npv", "USD", "USD"),
@@ -58,7 +58,7 @@ not. `Cost|NPV` is the present value, at the scenario's discount rate, of `Cost|
 first year of the horizon to the row's year. `Capacity|Utilisation` is the average busy share
 of every GPU the option provisions, at home and abroad (mean GPUs kept busy over the year /
 GPUs provisioned; empty where there is no fleet). `Cost|Per request` is `Cost|Total` / requests
-per year, the demand-weighted average over use cases. `Cost|Operating|API price floor` is the
+per year, the demand-weighted average over use cases. `Cost|Operating|Price floor` is the
 part of API spend that the serving-cost floor adds: what the labs' own cost of serving (with
 their markup) charges above the list price on its trend; zero where the list price is higher."""
 

@@ -106,6 +106,7 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
         ho_gpus_per_replica=nan_or(ho.gpus_per_replica), ho_pue=ho.pue,
         ho_domestic=float(ho.location == "domestic"),
         ho_rental_price_change=ho.rental_price_change, ho_price_year=float(ho.price_year),
+        **{f"ho_floor_{name}": value for name, value in ho.rent_floor.model_dump().items()},
         do_frontier_model=do.frontier_tier.model, do_open_model=do.open_tier.model, do_gpu=do.gpu,
         do_precision=do.precision, do_max_tpot=inf_or(do.max_tpot_ms),
         do_gpus_per_replica=nan_or(do.gpus_per_replica), do_pue=do.pue,

@@ -32,7 +32,14 @@ OPTION_DEFAULTS: dict[tuple[str, ...], tuple[str, str, str]] = {
         ("defaults", "finance", "discount_rate_private"),
     ("options", "frontier-api", "serving_cost", "electricity_price"):
         ("defaults", "offshore", "electricity_price"),
-    ("options", "frontier-api", "serving_cost", "markup"): ("defaults", "offshore", "serving_markup"),
+    ("options", "frontier-api", "serving_cost", "markup"): ("defaults", "market", "compute_markup"),
+    ("options", "hosted-open-weight", "rent_floor", "server_lifetime"): ("defaults", "server", "lifetime"),
+    ("options", "hosted-open-weight", "rent_floor", "server_om"): ("defaults", "server", "om_fraction"),
+    ("options", "hosted-open-weight", "rent_floor", "facility_capex"): ("defaults", "facility", "capex_per_mw_it"),
+    ("options", "hosted-open-weight", "rent_floor", "facility_lifetime"): ("defaults", "facility", "lifetime"),
+    ("options", "hosted-open-weight", "rent_floor", "facility_om"): ("defaults", "facility", "om_fraction"),
+    ("options", "hosted-open-weight", "rent_floor", "discount_rate"): ("defaults", "finance", "discount_rate_private"),
+    ("options", "hosted-open-weight", "rent_floor", "markup"): ("defaults", "market", "compute_markup"),
     ("options", "frontier-api", "offshore", "pue"): ("defaults", "offshore", "pue"),
     ("options", "frontier-api", "offshore_grid_co2_intensity"):
         ("defaults", "offshore", "grid_co2_intensity"),

@@ -176,6 +176,19 @@ class FrontierApi(Strict):
     offshore_grid_co2_intensity: Q("g/kWh", "kg/J", ge=0.0)
 
 
+class RentFloor(Strict):
+    """What owning a rented GPU costs its provider: the floor under rent (`rent >= (1 + markup)
+    x the owner's cost per GPU-hour`, with the server price of the GPU rented that year)."""
+
+    server_lifetime: Q("yr", gt=0.0)
+    server_om: Q("1/yr", ge=0.0)
+    facility_capex: Q("MUSD/MW", "USD/W", ge=0.0)   # per W of IT nameplate
+    facility_lifetime: Q("yr", gt=0.0)
+    facility_om: Q("1/yr", ge=0.0)
+    discount_rate: Q("1/yr", ge=0.0, le=1.0)
+    markup: Q("", ge=0.0)   # over the owner's cost
+
+
 class HostedOpenWeight(GpuServing):
     frontier_tier: ServedTier
     open_tier: ServedTier
@@ -184,6 +197,7 @@ class HostedOpenWeight(GpuServing):
     rental_price: Q("USD/GPU/h", "USD/GPU/s", ge=0.0)
     rental_price_change: Rate
     price_year: int
+    rent_floor: RentFloor
 
 
 class DomesticBuildout(GpuServing):

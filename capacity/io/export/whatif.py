@@ -126,7 +126,34 @@ def write_whatif(sheet, book, plan) -> None:
         tables[option] = dict(util=util, redundancy=redundancy, board=board, server=server,
                               overhead=overhead, idle=idle, replicas=replicas, tput=tput)
     rental_factor = (1 + f("ho_rental_price_change")) ** (year - f("ho_price_year"))
-    rental = w.line("rented GPU price this year", f("ho_rental_price") * rental_factor * 3600, "USD/GPU/h")
+    market_rent = w.line("rented GPU market price this year", f("ho_rental_price") * rental_factor * 3600,
+                         "USD/GPU/h")
+    # the floor under rent: the provider's cost of owning the GPU rented this year, with its markup
+    hosted = tables["hosted-open-weight"]
+    floor = {name: w.line(f"rent floor: {label}", f(f"ho_floor_{name}"), unit)
+             for name, label, unit in (("server_lifetime", "server life", "yr"),
+                                       ("server_om", "server O&M", "1/yr"),
+                                       ("facility_capex", "facility capex per W of IT", "USD/W"),
+                                       ("facility_lifetime", "facility life", "yr"),
+                                       ("facility_om", "facility O&M", "1/yr"),
+                                       ("discount_rate", "cost of capital", "1/yr"),
+                                       ("markup", "markup over cost", ""))}
+    server_cost = w.line("rent floor: server price of the rented GPU",
+                         float(_fleet_gpu(plan, "hosted-open-weight", first, "server_cost")), "USD/GPU",
+                         fmt="#,##0")
+    rent_electricity = ("electricity_price" if f("ho_domestic") > 0.5 else
+                        w.line("rent floor: electricity price abroad", f("fa_serving_electricity_price") * 3.6e6,
+                               "USD/kWh"))
+    rate = floor["discount_rate"]
+    crf = lambda life: f"{rate}*(1+{rate})^{life}/((1+{rate})^{life}-1)"
+    rent_floor = w.line(
+        "rent floor per GPU-hour",
+        f"=(1+{floor['markup']})*(({server_cost}*({crf(floor['server_lifetime'])}+{floor['server_om']})"
+        f"+{hosted['board']}*{hosted['overhead']}*{floor['facility_capex']}"
+        f"*({crf(floor['facility_lifetime'])}+{floor['facility_om']}))*3600/{seconds}"
+        f"+{hosted['board']}*{hosted['overhead']}*hosted_pue/1000*{rent_electricity})", "USD/GPU/h")
+    rental = w.line("rented GPU price this year (the market price, or the floor where higher)",
+                    f"=MAX({market_rent},{rent_floor})", "USD/GPU/h")
     offshore_pue = w.line("PUE, the labs' datacenters abroad", f("fa_pue"), "")
     w.row += 1
 
