@@ -326,11 +326,13 @@ def _method(sheet, plan) -> None:
                         "extrapolated beyond the published measurements the throughput model is fitted "
                         "on (assumptions/calibration.csv); read these figures with more caution")
     row += 1
-    if not outside.empty:
-        _header(sheet, row, ["what", "item", "found", "measurements cover", "options", "use cases",
-                             "from year"])
-        for record in outside.itertuples(index=False):
-            row += 1
-            for column, value in enumerate(record, start=1):
-                _put(sheet, row, column, value)
+    for record in outside.itertuples(index=False):
+        row += 1
+        _put(sheet, row, 1, record.kind).alignment = Alignment(vertical="top")
+        where = (f"options {record.options}" if record.kind in ("prompt length", "output length")
+                 else f"options {record.options}; use cases {record.use_cases}")
+        cell = _put(sheet, row, 2, f"{record.item}: {record.found}, from {record.from_year} "
+                                   f"(measured: {record.calibrated}); {where}")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.row_dimensions[row].height = 15 * -(-len(cell.value) // 110)   # lines of ~110 characters
     _widths(sheet, {1: 30, 2: 100})
