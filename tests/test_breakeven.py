@@ -75,3 +75,9 @@ def test_cli_prints_and_exports_the_table():
     text = CliRunner().invoke(main, ["breakeven", "--year", "2030", "--lever", "frontier-price-trend"])
     assert text.stdout.splitlines()[1].startswith(
         "  frontier-price-trend: default -0.05 1/yr -> frontier-api cheapest; at 0.19")
+
+
+def test_the_help_lists_every_lever():
+    from capacity.analysis.breakeven import LEVERS
+    text = CliRunner().invoke(main, ["breakeven", "--help"]).stdout.replace("\n", " ")
+    assert all(name in text for name in LEVERS)
