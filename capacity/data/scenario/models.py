@@ -152,19 +152,25 @@ class GpuServing(Strict):
     pue: Q("", ge=1.0)
 
 
-class ServingCost(Strict):
-    """What it costs the labs to serve tokens on their offshore fleet: the floor under API
-    prices (`price >= (1 + markup) x owner's cost of the fleet behind it`)."""
+class OwnerCost(Strict):
+    """What owning a GPU costs a seller of compute, before the server price and energy: asset
+    lives, O&M, the facility's share and the cost of capital, and the seller's markup."""
 
-    server_capex: Q("USD/GPU", ge=0.0)
     server_lifetime: Q("yr", gt=0.0)
     server_om: Q("1/yr", ge=0.0)
     facility_capex: Q("MUSD/MW", "USD/W", ge=0.0)   # per W of IT nameplate
     facility_lifetime: Q("yr", gt=0.0)
     facility_om: Q("1/yr", ge=0.0)
     discount_rate: Q("1/yr", ge=0.0, le=1.0)
-    electricity_price: Q("USD/kWh", "USD/J", ge=0.0)
     markup: Q("", ge=0.0)   # over the owner's cost
+
+
+class ServingCost(OwnerCost):
+    """What it costs the labs to serve tokens on their offshore fleet: the floor under API
+    prices (`price >= (1 + markup) x owner's cost of the fleet behind it`)."""
+
+    server_capex: Q("USD/GPU", ge=0.0)
+    electricity_price: Q("USD/kWh", "USD/J", ge=0.0)
 
 
 class FrontierApi(Strict):
@@ -176,17 +182,10 @@ class FrontierApi(Strict):
     offshore_grid_co2_intensity: Q("g/kWh", "kg/J", ge=0.0)
 
 
-class RentFloor(Strict):
+class RentFloor(OwnerCost):
     """What owning a rented GPU costs its provider: the floor under rent (`rent >= (1 + markup)
-    x the owner's cost per GPU-hour`, with the server price of the GPU rented that year)."""
-
-    server_lifetime: Q("yr", gt=0.0)
-    server_om: Q("1/yr", ge=0.0)
-    facility_capex: Q("MUSD/MW", "USD/W", ge=0.0)   # per W of IT nameplate
-    facility_lifetime: Q("yr", gt=0.0)
-    facility_om: Q("1/yr", ge=0.0)
-    discount_rate: Q("1/yr", ge=0.0, le=1.0)
-    markup: Q("", ge=0.0)   # over the owner's cost
+    x the owner's cost per GPU-hour`, with the server price of the GPU rented that year and the
+    electricity price where it stands)."""
 
 
 class HostedOpenWeight(GpuServing):
