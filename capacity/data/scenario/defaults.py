@@ -21,25 +21,8 @@ OPTION_DEFAULTS: dict[tuple[str, ...], tuple[str, str, str]] = {
         ("defaults", "trend", "frontier_api_price_change"),
     ("options", "frontier-api", "open_tier", "price_change"):
         ("defaults", "trend", "fixed_capability_price_change"),
-    ("options", "frontier-api", "serving_cost", "server_lifetime"): ("defaults", "server", "lifetime"),
-    ("options", "frontier-api", "serving_cost", "server_om"): ("defaults", "server", "om_fraction"),
-    ("options", "frontier-api", "serving_cost", "facility_capex"):
-        ("defaults", "facility", "capex_per_mw_it"),
-    ("options", "frontier-api", "serving_cost", "facility_lifetime"):
-        ("defaults", "facility", "lifetime"),
-    ("options", "frontier-api", "serving_cost", "facility_om"): ("defaults", "facility", "om_fraction"),
-    ("options", "frontier-api", "serving_cost", "discount_rate"):
-        ("defaults", "finance", "discount_rate_private"),
     ("options", "frontier-api", "serving_cost", "electricity_price"):
         ("defaults", "offshore", "electricity_price"),
-    ("options", "frontier-api", "serving_cost", "markup"): ("defaults", "market", "compute_markup"),
-    ("options", "hosted-open-weight", "rent_floor", "server_lifetime"): ("defaults", "server", "lifetime"),
-    ("options", "hosted-open-weight", "rent_floor", "server_om"): ("defaults", "server", "om_fraction"),
-    ("options", "hosted-open-weight", "rent_floor", "facility_capex"): ("defaults", "facility", "capex_per_mw_it"),
-    ("options", "hosted-open-weight", "rent_floor", "facility_lifetime"): ("defaults", "facility", "lifetime"),
-    ("options", "hosted-open-weight", "rent_floor", "facility_om"): ("defaults", "facility", "om_fraction"),
-    ("options", "hosted-open-weight", "rent_floor", "discount_rate"): ("defaults", "finance", "discount_rate_private"),
-    ("options", "hosted-open-weight", "rent_floor", "markup"): ("defaults", "market", "compute_markup"),
     ("options", "frontier-api", "offshore", "pue"): ("defaults", "offshore", "pue"),
     ("options", "frontier-api", "offshore_grid_co2_intensity"):
         ("defaults", "offshore", "grid_co2_intensity"),
@@ -60,6 +43,21 @@ OPTION_DEFAULTS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("options", "domestic-buildout", "grid_connection_lead_time"):
         ("defaults", "grid", "connection_lead_time"),
 }
+OWNER_COST_DEFAULTS: dict[str, tuple[str, str, str]] = {
+    "server_lifetime": ("defaults", "server", "lifetime"),
+    "server_om": ("defaults", "server", "om_fraction"),
+    "facility_capex": ("defaults", "facility", "capex_per_mw_it"),
+    "facility_lifetime": ("defaults", "facility", "lifetime"),
+    "facility_om": ("defaults", "facility", "om_fraction"),
+    "discount_rate": ("defaults", "finance", "discount_rate_private"),
+    "markup": ("defaults", "market", "compute_markup"),
+}
+"""The owner's-cost settings (`OwnerCost`) both price floors take from the library: the labs'
+serving cost under API prices and the provider's cost under rent."""
+OPTION_DEFAULTS.update({
+    prefix + (name,): source for prefix in (("options", "frontier-api", "serving_cost"),
+                                            ("options", "hosted-open-weight", "rent_floor"))
+    for name, source in OWNER_COST_DEFAULTS.items()})
 REGION_FIELDS = ("name", "population", "workforce", "electricity_consumption", "peak_demand",
                  "electricity_price", "grid_co2_intensity")
 USE_CASE_FIELDS = {  # scenario field -> use_cases.csv parameter ({w}: the worldview)
