@@ -50,10 +50,15 @@ def test_the_floor_is_the_offshore_fleets_cost_with_the_markup(default_plan):
     api = default_plan.scenario.cases["realist"].options.frontier_api.serving_cost
     quantities, shared = default_plan.chain
     fa = quantities["frontier-api"]
+    # the offshore fleet moves to the newest generation each year, priced as bought that year
     rows = default_plan.rows
-    gpu = rows["fa_gpu"].iloc[0]
-    watts = library("gpus", gpu, "board_power") * library("defaults", "server", "overhead_factor")
-    per_gpu = (api.server_capex * (crf(api.discount_rate, api.server_lifetime) + api.server_om)
+    year = rows[rows["scenario"] == "realist"].drop_duplicates("year")
+    watts = np.array([library("gpus", gpu, "board_power") for gpu in year["fa_gpu"]]) * library(
+        "defaults", "server", "overhead_factor")
+    assert year["fa_gpu"].iloc[0] == "gb200" and year["fa_gpu"].iloc[-1] == "gb300-x2035"
+    assert year["fa_serving_server_capex"].iloc[0] == api.server_capex
+    per_gpu = (year["fa_serving_server_capex"].to_numpy() * (crf(api.discount_rate, api.server_lifetime)
+                                                             + api.server_om)
                + watts * api.facility_capex * (crf(api.discount_rate, api.facility_lifetime)
                                                 + api.facility_om))
     # the offshore fleet by tier, and its energy, from the independent sums the option reports
@@ -73,6 +78,7 @@ def test_list_prices_follow_each_tiers_trend(tmp_path):
         "regions: {NLD: {}}\nuse_cases: {drafting: {token_growth: 0}}\noptions:" + options)
     free = {f"options.frontier-api.serving_cost.{name}": 0 for name in
             ("server_capex", "facility_capex", "electricity_price")}
+    free["options.frontier-api.offshore.after_roadmap"] = "last"   # only the free GPU
     plan = capacity.run(tmp_path / "one.yaml", overrides=free)
     fa, shared = plan.chain[0]["frontier-api"], plan.chain[1]
     work = shared["work"]
@@ -128,7 +134,9 @@ def test_the_rent_floor_by_hand_for_an_h100_in_the_netherlands(default_plan):
     # 2026: an H100 rented in a Dutch region; the provider's cost of owning it, with its markup
     case = default_plan.scenario.cases["realist"]
     floor = case.options.hosted_open_weight.rent_floor
-    server = library("gpus", "h100-sxm", "server_cost")
+    # the H100's server price is quoted for 2024 and falls 14 %/yr after (a generation's price)
+    assert CATALOG.get("gpus", "h100-sxm", "server_cost").source_date == "2024"
+    server = library("gpus", "h100-sxm", "server_cost") * (1 - 0.14) ** 2
     watts = library("gpus", "h100-sxm", "board_power") * library("defaults", "server", "overhead_factor")
     hours = 365.25 * 24
     owner = (server * (crf(floor.discount_rate, floor.server_lifetime) + floor.server_om)

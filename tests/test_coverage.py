@@ -16,7 +16,7 @@ OPTIONS_WITHIN = """options:
   frontier-api:
     frontier_tier: {product: gpt-5, proxy_model: deepseek-v3}
     open_tier: {product: gpt-5-mini, proxy_model: gpt-oss-120b}
-    offshore: {gpu: gb200, precision: fp8, max_tpot_ms: 50}
+    offshore: {gpu: gb200, precision: fp8, max_tpot_ms: 50, after_roadmap: last}
   hosted-open-weight:
     frontier_tier: {model: deepseek-v3}
     open_tier: {model: gpt-oss-120b}
@@ -24,6 +24,7 @@ OPTIONS_WITHIN = """options:
     precision: fp8
     max_tpot_ms: 50
     location: domestic
+    after_roadmap: last
   domestic-buildout:
     frontier_tier: {model: deepseek-v3}
     open_tier: {model: gpt-oss-120b}
@@ -31,6 +32,7 @@ OPTIONS_WITHIN = """options:
     precision: fp8
     max_tpot_ms: 50
     bridge: hosted-open-weight
+    after_roadmap: last
 """
 
 

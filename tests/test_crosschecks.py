@@ -99,6 +99,8 @@ EPOCH_SITE = {
     # Epoch AI's 1 GW site: all GB200 NVL72, a hyperscaler's cost of capital, PUE 1.14, power
     # at 71 % of nameplate, electricity at the 0.084 USD/kWh its energy line implies
     "options.domestic-buildout.gpu": "gb200", "options.domestic-buildout.gpu_roadmap.2028": "gb200",
+    # every vintage on GB200 at one price, as in Epoch's site: no newer generation, no decline
+    "options.domestic-buildout.after_roadmap": "last", "fleet.generation_price_change": 0,
     "options.domestic-buildout.pue": 1.14, "regions.NLD.electricity_price": "0.084 USD/kWh",
     "options.domestic-buildout.discount_rate": library("defaults", "finance", "discount_rate_private"),
     # a flat load kept 71 % busy: every hour of the year alike, no redundancy

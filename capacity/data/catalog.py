@@ -158,7 +158,7 @@ class Catalog:
                 raise InputError(str(path), None, "no such file",
                                  f"the assumption table {table}.csv of the library in {directory}")
             catalog.add(read_table(path, table))
-        return catalog.with_files(tuple(extra_files)) if extra_files else catalog
+        return catalog.with_files(tuple(extra_files)) if extra_files else _extrapolated(catalog)
 
     def with_files(self, files: tuple[Path, ...]) -> "Catalog":
         """A copy with the rows of `files` added (a row with the same table, id and parameter
@@ -170,7 +170,7 @@ class Catalog:
                 raise InputError(str(path), "file name", repr(path.name),
                                  "one of " + ", ".join(f"{t}.csv" for t in TABLES))
             copy.add(read_table(path, table))
-        return copy
+        return _extrapolated(copy)
 
     def all_rows(self, table: str | None = None) -> list[Row]:
         """Every row, by table then id then parameter."""
@@ -203,6 +203,12 @@ class Catalog:
             elif spec.unit is not None:
                 wide[parameter] = pd.to_numeric(wide[parameter])
         return wide
+
+
+def _extrapolated(catalog: "Catalog") -> "Catalog":
+    """The GPU generations after the catalogued ones, derived from the library's trends."""
+    from .generations import with_extrapolated
+    return with_extrapolated(catalog)
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,8 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "architecture": _p(TEXT, "GPU architecture (Hopper, Blackwell, CDNA 3...): what "
                                  "calibrated efficiency factors belong to"),
         "release_year": _p("", "year of first volume shipments"),
+        "extrapolated_from": _p(TEXT, "for a generation not yet catalogued: the GPU it is "
+                                      "extrapolated from (see capacity.data.generations)"),
         "peak_flops_bf16": _p("FLOP/s", "dense peak at BF16 per GPU"),
         "peak_flops_fp8": _p("FLOP/s", "dense peak at FP8 per GPU"),
         "peak_flops_fp4": _p("FLOP/s", "dense peak at FP4 per GPU"),
@@ -108,6 +110,8 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "trend.gpu_rental_price_change": _p("1/yr", "yearly change of GPU rental prices"),
         "trend.gpu_perf_per_watt_gain": _p("1/yr", "yearly gain in performance per watt"),
         "trend.gpu_perf_per_dollar_gain": _p("1/yr", "yearly gain in performance per dollar"),
+        "trend.gpu_generation_price_change": _p("1/yr", "yearly change of one GPU generation's "
+                                                        "price after it ships"),
         "demand.working_days_per_year": _p("day/yr", "working days a year"),
         "demand.peak_to_average": _p("", "working-hours peak over the daily mean load"),
         "demand.token_growth_years": _p("yr", "years the growth of tokens per request lasts"),

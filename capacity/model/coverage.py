@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..data import generations
+
 from ..data.catalog import Catalog
 from .calibrate import read_measurements
 
@@ -73,9 +75,17 @@ def outside_calibration(throughput: pd.DataFrame, catalog: Catalog,
     gpus = pd.concat([served[["gpu", "option", "use_case", "year"]],
                       served[["gpu_bought", "option", "use_case", "year"]].rename(
                           columns={"gpu_bought": "gpu"})])
-    for gpu, group in gpus[~gpus["gpu"].isin(calibrated.gpus)].groupby("gpu", sort=True):
+    unmeasured = gpus[~gpus["gpu"].isin(calibrated.gpus)]
+    base = unmeasured["gpu"].map(lambda gpu: (generations.base_of(str(gpu)) or ("", 0))[0])
+    for gpu, group in unmeasured[base == ""].groupby("gpu", sort=True):
         findings.append(("GPU", str(gpu), "its architecture's factors apply",
                          ", ".join(sorted(calibrated.gpus)), group))
+    # generations past the catalogue: one finding per product line, first to last
+    for head, group in unmeasured[base != ""].groupby(base[base != ""], sort=True):
+        ids = sorted(group["gpu"].unique(), key=lambda gpu: generations.base_of(gpu)[1])
+        span = ids[0] if len(ids) == 1 else f"{ids[0]} to {ids[-1]}"
+        findings.append(("extrapolated GPU", span, f"extrapolated from {head}, whose "
+                         "architecture's factors apply", ", ".join(sorted(calibrated.gpus)), group))
     families = pd.Series({model: "/".join(_family(catalog, model)) for model in served["model"].unique()})
     known = {"/".join(family) for family in calibrated.families}
     for model, family in families.items():
@@ -101,7 +111,8 @@ def describe(outside: pd.DataFrame, calibrated_measurements: int) -> list[str]:
         else:
             items = ", ".join(f"{row.item} ({row.options}, from {row.from_year}: {row.found})"
                               for row in group.itertuples(index=False))
-            lines.append(f"{kind}s never measured: {items}; measured: {group['calibrated'].iloc[0]}")
+            lines.append(f"{kind}s never measured: {items}" + (
+                "" if kind == "extrapolated GPU" else f"; measured: {group['calibrated'].iloc[0]}"))
     if lines:
         lines.insert(0, f"outside the range of the {calibrated_measurements} published measurements the "
                         "throughput model is calibrated on (extrapolated; see the workbook's Method sheet):")

@@ -51,20 +51,23 @@ ROW_COLUMNS = {
     "fa_frontier_cached_price": "[USD/token]", "fa_open_cached_price": "[USD/token]",
     "fa_price_change": "[1/yr]", "fa_price_year": "[yr]",
     "fa_frontier_model": "proxy model id", "fa_open_model": "proxy model id",
-    "fa_gpu": "GPU id", "fa_precision": "bf16|fp8|fp4", "fa_max_tpot": "[s], inf for none",
+    "fa_gpu": "GPU generation of the offshore fleet this year",
+    "fa_serving_server_capex": "server price per GPU of that generation bought this year [USD/GPU]", "fa_precision": "bf16|fp8|fp4", "fa_max_tpot": "[s], inf for none",
     "fa_gpus_per_replica": "[GPU], NaN to choose", "fa_pue": "[1]", "fa_grid_co2_intensity": "[kg/J]",
     # hosted-open-weight
     "ho_frontier_model": "model id", "ho_open_model": "model id",
     "ho_gpu": "GPU generation rented this year (roadmap)",
     "ho_precision": "", "ho_max_tpot": "[s]", "ho_gpus_per_replica": "[GPU]", "ho_pue": "[1]",
     "ho_domestic": "rented GPUs stand on national soil [bool]",
-    "ho_rental_price": "of this year's GPU, at the price year [USD/GPU/s]", "ho_rental_price_change": "[1/yr]", "ho_price_year": "[yr]",
+    "ho_rental_price": "of this year's GPU, at the price year [USD/GPU/s]",
+    "ho_rent_year": "year the rent of this year's GPU moves from: price year or launch [yr]",
+    "ho_server_capex": "the provider's server price per GPU of this year's GPU, bought this year [USD/GPU]", "ho_rental_price_change": "[1/yr]", "ho_price_year": "[yr]",
     # domestic-buildout
     "do_frontier_model": "model id", "do_open_model": "model id",
     "do_gpu": "reference GPU id (what capacity is counted in)",
     "do_gpu_bought": "GPU generation bought in this year (roadmap)",
     "do_precision": "", "do_max_tpot": "[s]", "do_gpus_per_replica": "[GPU]", "do_pue": "[1]",
-    "do_server_capex": "all-in server cost per GPU of the generation bought this year [USD/GPU]",
+    "do_server_capex": "all-in server price per GPU of the generation bought this year, in that year [USD/GPU]",
     "do_facility_capex": "[USD/W of IT]", "do_grid_connection_capex": "[USD/W of facility]",
     "do_server_lifetime": "[yr]", "do_facility_lifetime": "[yr]", "do_grid_lifetime": "[yr]",
     "do_server_om": "[1/yr]", "do_facility_om": "[1/yr]", "do_discount_rate": "[1/yr]",
@@ -357,7 +360,7 @@ def rent_floor(rows: pd.DataFrame, tables: Tables) -> np.ndarray:
     gpu = _col(rows, "ho_gpu")
     watts = tables.gpu(gpu, "board_power") * _f(rows, "server_overhead")
     per_year = cost.owner_cost_per_gpu_year(
-        tables.gpu(gpu, "server_cost"), _f(rows, "ho_floor_server_lifetime"), _f(rows, "ho_floor_server_om"),
+        _f(rows, "ho_server_capex"), _f(rows, "ho_floor_server_lifetime"), _f(rows, "ho_floor_server_om"),
         watts, _f(rows, "ho_floor_facility_capex"), _f(rows, "ho_floor_facility_lifetime"),
         _f(rows, "ho_floor_facility_om"), _f(rows, "ho_floor_discount_rate"))
     electricity = np.where(_f(rows, "ho_domestic") > 0.5, _f(rows, "electricity_price"),
@@ -371,15 +374,18 @@ def hosted_open_weight(rows, tables, cells, work) -> dict[str, np.ndarray]:
     tput = tier_throughput(rows, tables, work, "ho")
     rented = _yearly_fleet(rows, tables, cells, work, tput, "ho_gpu", "ho_pue")
     market = _f(rows, "ho_rental_price") * _price_factor(rows, cells, "ho_rental_price_change",
-                                                         "ho_price_year")
+                                                         "ho_rent_year")
     floor = rent_floor(rows, tables)
-    price = cells.series_value(np.maximum(market, floor))
+    price = cells.series_value(np.fmax(market, floor))   # no market rent: the floor
     domestic = cells.series_value(_f(rows, "ho_domestic")) > 0.5
     zero = _zeros(cells)
     operating = cost.rental_cost(rented["gpus"], price)
     # rented capacity is not the country's own, wherever it stands: no domestic share
     result = {"capital": zero, "operating": operating, "domestic_tokens": zero, "_throughput": tput,
-              "floor_uplift": operating - cost.rental_cost(rented["gpus"], cells.series_value(market)),
+              # the floor's uplift over a market rent; a generation without one is priced at the floor
+              "floor_uplift": operating - cost.rental_cost(
+                  rented["gpus"], np.where(np.isnan(cells.series_value(market)), price,
+                                           cells.series_value(market))),
               "_rent_market": cells.series_value(market), "_rent_floor": cells.series_value(floor),
               "co2_intensity_offshore": cells.series_value(_f(rows, "fa_grid_co2_intensity"))}
     for name in ("gpus", "busy_gpus", "it_power", "facility_power", "energy"):

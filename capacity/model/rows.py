@@ -12,18 +12,66 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..data import generations
 from ..data.catalog import Catalog
 from ..data.scenario.models import Case, LogisticAdoption, Scenario
 
 
-def _roadmap(settings, years: np.ndarray) -> np.ndarray:
-    """GPU generation an option uses each year: the newest roadmap entry so far, else its GPU."""
-    if not settings.gpu_roadmap:
-        return np.full(years.shape, settings.gpu, dtype=object)
-    entry_years = np.array(sorted(settings.gpu_roadmap), dtype=int)
-    entry_gpus = np.array([settings.gpu_roadmap[y] for y in entry_years], dtype=object)
-    index = np.searchsorted(entry_years, years, side="right") - 1
-    return np.where(index >= 0, entry_gpus[np.maximum(index, 0)], settings.gpu)
+def _roadmap(settings, years: np.ndarray, first_year: int, catalog: Catalog) -> np.ndarray:
+    """GPU generation an option uses each year: the newest roadmap entry so far, else its GPU;
+    after the last entry (or the first year, without a roadmap), with ``after_roadmap: newest``,
+    the newest generation of that GPU's product line shipping that year (see `generations`)."""
+    roadmap = getattr(settings, "gpu_roadmap", None) or {}
+    if roadmap:
+        entry_years = np.array(sorted(roadmap), dtype=int)
+        entry_gpus = np.array([roadmap[y] for y in entry_years], dtype=object)
+        index = np.searchsorted(entry_years, years, side="right") - 1
+        chosen = np.where(index >= 0, entry_gpus[np.maximum(index, 0)], settings.gpu)
+    else:
+        chosen = np.full(years.shape, settings.gpu, dtype=object)
+    if settings.after_roadmap != "newest":
+        return chosen
+    last_year = max(roadmap) if roadmap else first_year
+    last_gpu = str(roadmap[last_year]) if roadmap else settings.gpu
+    head = generations.line_of(catalog, last_gpu)
+    if head is None:
+        return chosen
+    head_release = _release_year(catalog, np.array([head], dtype=object))[0]
+    shipped = np.minimum(years, generations.LAST_EXTRAPOLATED_YEAR)
+    newest = np.where(shipped > head_release,
+                      pd.Series(shipped).map(lambda y: generations.extrapolated_id(head, int(y))).to_numpy(object),
+                      head)
+    newer = _release_year(catalog, newest) > _release_year(catalog, chosen)
+    return np.where((years > last_year) & newer, newest, chosen)
+
+
+def _release_year(catalog: Catalog, gpus: np.ndarray) -> np.ndarray:
+    return _catalog_value(catalog, gpus, "release_year")
+
+
+def _price_year(catalog: Catalog, gpus: np.ndarray) -> np.ndarray:
+    """The year each GPU's catalogued server price is quoted for: its source's year, never
+    before the GPU shipped (an extrapolated generation's price is its launch price)."""
+    quoted = {}
+    for gpu in set(gpus):
+        row = catalog.get("gpus", gpu, "server_cost")
+        year = str(row.source_date)[:4] if row is not None else ""
+        quoted[gpu] = float(year) if year.isdigit() and generations.base_of(gpu) is None else math.nan
+    return np.fmax(pd.Series(gpus).map(quoted).to_numpy(float), _release_year(catalog, gpus))
+
+
+def generation_price(catalog: Catalog, gpus: np.ndarray, years: np.ndarray, change: float,
+                     own_gpu: str | None = None, own_price: float = math.nan,
+                     own_year: int | None = None) -> np.ndarray:
+    """All-in server price per GPU of generation `gpus` bought in `years` [USD/GPU]: the price
+    quoted (the catalogue's at its source year, or the scenario's `own_price` for `own_gpu` in
+    `own_year`, the first year) changed by `change` a year after (never rising: `change` <= 0)."""
+    quoted, since_year = _catalog_value(catalog, gpus, "server_cost"), _price_year(catalog, gpus)
+    if own_gpu is not None:
+        own = gpus == own_gpu
+        quoted = np.where(own, own_price, quoted)
+        since_year = np.where(own, own_year, since_year)
+    return quoted * (1.0 + change) ** np.maximum(years - since_year, 0.0)
 
 
 def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
@@ -118,16 +166,25 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
                               + math.ceil(max(do.build_lead_time, do.grid_connection_lead_time) - 1e-9)),
         do_bridge=do.bridge,
     )
-    # rented fleets move to the generation of the year; its price comes from the catalogue
-    # unless it is the option's own GPU, whose price the scenario may set
-    rented = _roadmap(ho, year_of)
+    # fleets move to the generation of the year; a rented one's market price comes from the
+    # catalogue unless it is the option's own GPU, whose price the scenario may set; the price
+    # of a generation bought (or owned by the seller of rent and tokens) is the one of that year
+    first = case.horizon.first_year
+    change = case.fleet.generation_price_change
+    rented = _roadmap(ho, year_of, first, catalog)
     out["ho_gpu"] = rented
     out["ho_rental_price"] = np.where(rented == ho.gpu, ho.rental_price,
                                       _catalog_value(catalog, rented, "rental_price"))
-    bought = _roadmap(do, year_of)
+    out["ho_server_capex"] = generation_price(catalog, rented, year_of, change)
+    # a generation's rent moves on its trend from the price year, or from its launch if later
+    out["ho_rent_year"] = np.fmax(float(ho.price_year), _release_year(catalog, rented))
+    bought = _roadmap(do, year_of, first, catalog)
     out["do_gpu_bought"] = bought
-    out["do_server_capex"] = np.where(bought == do.gpu, do.server_capex,
-                                      _catalog_value(catalog, bought, "server_cost"))
+    out["do_server_capex"] = generation_price(catalog, bought, year_of, change, do.gpu, do.server_capex, first)
+    offshore = _roadmap(fa.offshore, year_of, first, catalog)
+    out["fa_gpu"] = offshore
+    out["fa_serving_server_capex"] = generation_price(catalog, offshore, year_of, change, fa.offshore.gpu,
+                                                      fa.serving_cost.server_capex, first)
     return out
 
 

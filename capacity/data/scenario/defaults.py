@@ -16,6 +16,7 @@ OPTION_DEFAULTS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("fleet", "max_tokens_per_step"): ("defaults", "fleet", "max_tokens_per_step"),
     ("fleet", "server_overhead"): ("defaults", "server", "overhead_factor"),
     ("fleet", "idle_power_fraction"): ("defaults", "server", "idle_power_fraction"),
+    ("fleet", "generation_price_change"): ("defaults", "trend", "gpu_generation_price_change"),
     ("finance", "discount_rate"): ("defaults", "finance", "discount_rate_public"),
     ("options", "frontier-api", "frontier_tier", "price_change"):
         ("defaults", "trend", "frontier_api_price_change"),

@@ -123,6 +123,9 @@ class Fleet(Strict):
     max_tokens_per_step: Q("token", ge=1.0)
     server_overhead: Q("", ge=1.0)
     idle_power_fraction: Fraction
+    # a generation's server price after it ships, per year: never rising (a chip gets cheaper
+    # as newer ones arrive); new generations are priced by the library's perf-per-dollar trend
+    generation_price_change: Q("1/yr", ge=-1.0, le=0.0)
 
 
 class ServedTier(Strict):
@@ -150,6 +153,9 @@ class GpuServing(Strict):
     max_tpot_ms: Q("ms", "s", gt=0.0) | None = None
     gpus_per_replica: int | None = Field(default=None, ge=1)
     pue: Q("", ge=1.0)
+    # after the last roadmap entry: move each year to the newest generation of that GPU's line
+    # (extrapolated past the catalogue, ids like b300-x2030), or stay on the last entry
+    after_roadmap: Literal["newest", "last"] = "newest"
 
 
 class OwnerCost(Strict):

@@ -125,7 +125,8 @@ def write_whatif(sheet, book, plan) -> None:
                     for t, tier in enumerate(TIERS)]
         tables[option] = dict(util=util, redundancy=redundancy, board=board, server=server,
                               overhead=overhead, idle=idle, replicas=replicas, tput=tput)
-    rental_factor = (1 + f("ho_rental_price_change")) ** (year - f("ho_price_year"))
+    # a generation's rent moves on its trend from the price year, or from its launch if later
+    rental_factor = (1 + f("ho_rental_price_change")) ** (year - f("ho_rent_year"))
     market_rent = w.line("rented GPU market price this year", f("ho_rental_price") * rental_factor * 3600,
                          "USD/GPU/h")
     # the floor under rent: the provider's cost of owning the GPU rented this year, with its markup
@@ -138,9 +139,8 @@ def write_whatif(sheet, book, plan) -> None:
                                        ("facility_om", "facility O&M", "1/yr"),
                                        ("discount_rate", "cost of capital", "1/yr"),
                                        ("markup", "markup over cost", ""))}
-    server_cost = w.line("rent floor: server price of the rented GPU",
-                         float(_fleet_gpu(plan, "hosted-open-weight", first, "server_cost")), "USD/GPU",
-                         fmt="#,##0")
+    server_cost = w.line("rent floor: server price of the rented GPU, bought this year",
+                         f("ho_server_capex"), "USD/GPU", fmt="#,##0")
     rent_electricity = ("electricity_price" if f("ho_domestic") > 0.5 else
                         w.line("rent floor: electricity price abroad", f("fa_serving_electricity_price") * 3.6e6,
                                "USD/kWh"))
@@ -237,7 +237,7 @@ def write_whatif(sheet, book, plan) -> None:
     # the floor under API prices: the labs' cost of serving each tier, with their markup
     serving = {name: w.line(f"labs' serving cost: {label}", f(f"fa_serving_{name}") * scale, unit)
                for name, label, scale, unit in (
-                   ("server_capex", "server capex per GPU", 1, "USD/GPU"),
+                   ("server_capex", "server capex per GPU (this year's generation)", 1, "USD/GPU"),
                    ("server_lifetime", "server life", 1, "yr"), ("server_om", "server O&M", 1, "1/yr"),
                    ("facility_capex", "facility capex per W of IT", 1, "USD/W"),
                    ("facility_lifetime", "facility life", 1, "yr"),
