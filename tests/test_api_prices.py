@@ -151,22 +151,39 @@ def test_the_rent_floor_by_hand_for_an_h100_in_the_netherlands(default_plan):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(trend=st.floats(-0.9, 0.5), markup=st.floats(0.0, 2.0), rent=st.floats(0.01, 5.0),
-       scale=st.floats(0.05, 20.0))
-def test_rent_is_never_below_the_owners_cost_of_the_same_gpu(base, trend, markup, rent, scale):
+       scale=st.floats(0.05, 20.0), ratio=st.floats(0.3, 1.0), year_round=st.booleans(),
+       host=st.floats(0.0, 3.0))
+def test_rent_is_never_below_the_owners_cost_of_the_same_gpu(base, trend, markup, rent, scale, ratio,
+                                                               year_round, host):
     rows, tables = base
     rows = rows.assign(ho_rental_price_change=trend, ho_floor_markup=markup,
-                       ho_rental_price=rows["ho_rental_price"] * rent,
+                       ho_rental_price=rows["ho_rental_price"] * rent, ho_reserved_price_ratio=ratio,
+                       ho_year_round=float(year_round), ho_supply=0.0,
                        potential_users=rows["potential_users"] * scale)
     _, quantities, shared = evaluate(rows, tables)
     hosted = quantities["hosted-open-weight"]
     present = shared["present"]
     floor_without_markup = hosted["_rent_floor"] / (1 + markup)
-    gpus = hosted["gpus"] + hosted["gpus_offshore"]
-    paid_per_gpu_s = np.divide(hosted["operating"], gpus * 365.25 * 86400, out=np.zeros_like(gpus),
-                               where=gpus > 0)
-    busy = present & (gpus > 0)
-    # every year and generation: rent >= the owner's cost, and >= the floor with the markup
+    held = hosted["held_gpus"] + hosted["held_gpus_offshore"]
+    paid_per_gpu_s = np.divide(hosted["operating"], held * 365.25 * 86400, out=np.zeros_like(held),
+                               where=held > 0)
+    busy = present & (held > 0)
+    # every year and generation: rent per GPU-hour held >= the owner's cost, and >= the floor
+    # with the markup; at least the reserved market rent, at most the on-demand one (or the floor)
     assert np.all(paid_per_gpu_s[busy] >= floor_without_markup[busy] * (1 - 1e-12))
     assert np.all(paid_per_gpu_s[busy] >= hosted["_rent_floor"][busy] * (1 - 1e-12))
-    assert np.all(paid_per_gpu_s[busy] >= hosted["_rent_market"][busy] * (1 - 1e-12))
+    assert np.all(paid_per_gpu_s[busy] >= ratio * hosted["_rent_market"][busy] * (1 - 1e-12))
+    assert np.all(paid_per_gpu_s[busy] <= np.fmax(hosted["_rent_market"], hosted["_rent_floor"])[busy]
+                  * (1 + 1e-12))
     assert np.all(hosted["floor_uplift"][present] >= -1e-6)
+    # bought per token instead, a host's price never falls below its cost of serving the same
+    # load on the same generation at the target utilisation (the rent floor with its markup)
+    rows = rows.assign(ho_supply=1.0, **{column: rows[column] * host for column in rows.columns
+                                         if column.startswith(("ho_frontier_host_", "ho_open_host_"))})
+    _, quantities, shared = evaluate(rows, tables)
+    hosted = quantities["hosted-open-weight"]
+    rented = hosted["_rented"]
+    host_cost = (rented["busy"] / rows["target_utilisation"].iloc[0]
+                 * hosted["_rent_floor"][:, None, :] * 365.25 * 86400)
+    assert np.all(hosted["_host_by_tier"] >= host_cost * (1 - 1e-12))
+    np.testing.assert_allclose(hosted["operating"], hosted["_host_by_tier"].sum(axis=1), rtol=1e-12)

@@ -105,8 +105,9 @@ def test_a_users_file_overrides_a_library_row_without_editing_the_package(tmp_pa
     scenario = tmp_path / "nl.yaml"
     scenario.write_text((assumptions_dir() / "scenarios" / "netherlands.yaml").read_text()
                         + "\nassumptions: [gpus.csv]\n")
-    base = capacity.run(capacity.load_scenario())
-    quoted = capacity.run(capacity.load_scenario(scenario))
+    rent = {"options.hosted-open-weight.supply": "rent"}   # renting, not buying per token
+    base = capacity.run(capacity.load_scenario(overrides=rent))
+    quoted = capacity.run(capacity.load_scenario(scenario, overrides=rent))
     pick = lambda plan: plan.results.query(
         "option == 'hosted-open-weight' and variable == 'Cost|Total' and year == 2026"
         " and scenario == 'realist'")["value"].iloc[0]

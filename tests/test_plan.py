@@ -134,7 +134,7 @@ def test_variants_with_different_horizons_run_side_by_side(tmp_path):
     assert (capital.loc[:2032] == 0).all() and (capital.loc[2033:] > 0).all()   # arrives 2028 + 5
 
 
-def _one_use_case_plan(tmp_path, use_case="drafting"):
+def _one_use_case_plan(tmp_path, use_case="drafting", overrides=None):
     """The default scenario with a single use case, realist only: hand-checkable figures."""
     import capacity
     text = (tmp_path / "one.yaml")
@@ -142,7 +142,7 @@ def _one_use_case_plan(tmp_path, use_case="drafting"):
                     "regions: {NLD: {}}\nuse_cases: {" + use_case + ": {}}\n"
                     + (Path(capacity.load_scenario().source).read_text().split("options:")[1]
                        .split("variants:")[0].join(["options:", ""])))
-    return capacity.run(text)
+    return capacity.run(text, overrides=overrides)
 
 
 def test_cost_per_request_is_total_cost_over_requests_by_hand(tmp_path):
@@ -174,7 +174,8 @@ def test_cost_per_request_times_requests_is_total_cost(default_plan):
 def test_utilisation_of_a_peak_sized_fleet_by_hand(tmp_path):
     # one use case: mean load / peak load = working days / 365.25 / peak-to-average, and the
     # fleet is the peak / target utilisation x (1 + redundancy), rounded up to whole replicas
-    plan = _one_use_case_plan(tmp_path)
+    plan = _one_use_case_plan(tmp_path, overrides={"options.hosted-open-weight.supply": "rent",
+                                                   "options.hosted-open-weight.rented_capacity": "year-round"})
     case = plan.scenario.cases["one"]
     use, region = case.use_cases["drafting"], case.regions["NLD"]
     days = region.working_days_per_year * 86400 / SECONDS_PER_YEAR
@@ -183,6 +184,32 @@ def test_utilisation_of_a_peak_sized_fleet_by_hand(tmp_path):
     # rounding up to replicas and servers only lowers it, by at most a few % on these fleets
     assert (utilisation <= expected * (1 + 1e-9)).all()
     assert (utilisation >= expected * 0.95).all(), (utilisation.tolist(), expected)
+
+
+def test_a_reserved_baseline_with_on_demand_burst_by_hand(tmp_path):
+    # one use case: the baseline is the mean load / target utilisation in whole servers, the
+    # burst tops it up to the peak-sized fleet for mean / peak of the year (a block profile);
+    # the fleet's cost is reserved x baseline all year plus on-demand x burst for those hours
+    plan = _one_use_case_plan(tmp_path, overrides={"options.hosted-open-weight.supply": "rent"})
+    hosted = plan.chain[0]["hosted-open-weight"]
+    rented = hosted["_rented"]
+    case = plan.scenario.cases["one"]
+    use, region = case.use_cases["drafting"], case.regions["NLD"]
+    share = region.working_days_per_year * 86400 / SECONDS_PER_YEAR / use.peak_to_average
+    np.testing.assert_allclose(rented["burst_share"][0], share, rtol=1e-9)   # both tiers alike
+    assert (rented["baseline"] < rented["gpus"]).all() and (rented["baseline"] % 8 == 0).all()
+    ratio = case.options.hosted_open_weight.reserved_price_ratio
+    on_demand = np.fmax(hosted["_rent_market"], hosted["_rent_floor"])[0]
+    reserved = np.fmax(hosted["_rent_market"] * ratio, hosted["_rent_floor"])[0]
+    expected = (rented["baseline"][0] * reserved + (rented["gpus"] - rented["baseline"])[0]
+                * rented["burst_share"][0] * on_demand).sum(axis=0) * SECONDS_PER_YEAR
+    np.testing.assert_allclose(hosted["operating"][0], expected, rtol=1e-12)
+    # it costs less than holding the peak-sized fleet all year on demand, and its GPUs are busier
+    assert (hosted["operating"][0] < (rented["gpus"][0] * on_demand).sum(axis=0) * SECONDS_PER_YEAR).all()
+    year_round = _one_use_case_plan(tmp_path, overrides={
+        "options.hosted-open-weight.supply": "rent", "options.hosted-open-weight.rented_capacity": "year-round"})
+    assert (wide(plan, "Capacity|Utilisation").loc[("one", "NLD", "hosted-open-weight")]
+            > wide(year_round, "Capacity|Utilisation").loc[("one", "NLD", "hosted-open-weight")]).all()
 
 
 def test_utilisation_is_a_share_for_every_option_with_a_fleet(default_plan):

@@ -119,6 +119,8 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "offshore.grid_co2_intensity": _p("kg/J", "CO2 intensity of the grid abroad"),
         "offshore.pue": _p("", "PUE of the foreign hyperscaler fleet"),
         "offshore.electricity_price": _p("USD/J", "electricity price of the foreign hyperscaler fleet"),
+        "market.reserved_to_on_demand": _p("", "reserved (1-yr) GPU rent over on-demand rent"),
+        "trend.host_price_change": _p("1/yr", "yearly change of a host's per-token price for one open-weight model"),
         "market.compute_markup": _p("", "least markup of a seller of compute (rent, tokens) over its full cost"),
     },
     "countries": {

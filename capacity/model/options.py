@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..data.units import SECONDS_PER_YEAR
 from .lookup import Tables, model_on_gpu
+from .rows import SUPPLY_CODES
 from .stages import cost, demand, fleet, power
 from .stages.throughput import Throughput
 
@@ -60,6 +61,13 @@ ROW_COLUMNS = {
     "ho_precision": "", "ho_max_tpot": "[s]", "ho_gpus_per_replica": "[GPU]", "ho_pue": "[1]",
     "ho_domestic": "rented GPUs stand on national soil [bool]",
     "ho_rental_price": "of this year's GPU, at the price year [USD/GPU/s]",
+    "ho_year_round": "1: a peak-sized reserved fleet all year; 0: reserved baseline and on-demand burst",
+    "ho_reserved_price_ratio": "reserved over on-demand rent [1]",
+    "ho_supply": "0 rent, 1 per-token from hosts, 2 auto (the cheaper per tier and year)",
+    "ho_frontier_host_input_price": "[USD/token]", "ho_frontier_host_output_price": "[USD/token]",
+    "ho_frontier_host_cached_input_price": "[USD/token]", "ho_open_host_input_price": "[USD/token]",
+    "ho_open_host_output_price": "[USD/token]", "ho_open_host_cached_input_price": "[USD/token]",
+    "ho_host_price_change": "[1/yr]", "ho_host_price_year": "[yr]",
     "ho_rent_year": "year the rent of this year's GPU moves from: price year or launch [yr]",
     "ho_server_capex": "the provider's server price per GPU of this year's GPU, bought this year [USD/GPU]", "ho_rental_price_change": "[1/yr]", "ho_price_year": "[yr]",
     # domestic-buildout
@@ -219,6 +227,9 @@ def _yearly_fleet(rows, tables, cells, work, tput: Throughput, gpu_column: str, 
     return {
         # by tier (S, T, Y), for prices that follow the fleet of each tier
         "_gpus_by_tier": gpus, "_it_w_per_gpu": np.nan_to_num(board) * overhead,
+        "_peak_load": peak, "_mean_load": mean, "_utilisation": cells.tier_value(
+            _f(rows, "target_utilisation")[:, None]), "_per_replica": np.nan_to_num(per_replica, nan=1.0),
+        "_per_server": np.nan_to_num(per_server, nan=1.0), "_idle": idle, "_pue": pue,
         "_energy_by_tier": power.energy_per_year(power.facility_power(np.nan_to_num(it_mean),
                                                                       pue[:, None, :])),
         "gpus": gpus.sum(axis=1),
@@ -369,28 +380,94 @@ def rent_floor(rows: pd.DataFrame, tables: Tables) -> np.ndarray:
         per_year / SECONDS_PER_YEAR + watts * _f(rows, "ho_pue") * electricity)
 
 
+def _rented_by_tier(cells, rented: dict, year_round: np.ndarray) -> dict[str, np.ndarray]:
+    """A rented fleet by tier (S, T, Y): a reserved baseline sized to the average load, topped
+    up on demand to the peak-sized fleet for the peak hours (or, with `year_round`, the
+    peak-sized fleet reserved all year), and what it holds and draws on average.
+
+    The peak hours are those of a block profile with the load's energy: the top-up is held for
+    ``mean / peak`` of the year (for one use case, working days x 24 h / peak-to-average), an
+    upper bound on the hours a smoother load needs it.
+    """
+    peak_gpus, peak, mean = rented["_gpus_by_tier"], rented["_peak_load"], rented["_mean_load"]
+    baseline = np.minimum(fleet.provisioned_gpus(mean, rented["_utilisation"], rented["_per_replica"],
+                                                 rented["_per_server"], 0.0), peak_gpus)
+    baseline = np.where(year_round, peak_gpus, baseline)
+    burst = peak_gpus - baseline
+    with np.errstate(divide="ignore", invalid="ignore"):
+        burst_share = np.where(peak > 0, mean / peak, 0.0)
+    held = baseline + burst * burst_share
+    watts = rented["_it_w_per_gpu"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        busy_held = np.where(held > 0, mean / held, 0.0)
+        busy_peak = np.where(peak_gpus > 0, peak / peak_gpus, 0.0)
+    it_mean = held * watts * power.draw_fraction(busy_held, rented["_idle"])
+    it_peak = peak_gpus * watts * power.draw_fraction(busy_peak, rented["_idle"])
+    pue = rented["_pue"][:, None, :]
+    return {"baseline": baseline, "burst": burst, "burst_share": burst_share, "held": held,
+            "busy": np.nan_to_num(mean), "gpus": peak_gpus, "it_power": np.nan_to_num(it_peak),
+            "facility_power": power.facility_power(np.nan_to_num(it_peak), pue),
+            "energy": power.energy_per_year(power.facility_power(np.nan_to_num(it_mean), pue))}
+
+
+def _host_spend(rows, cells, work) -> np.ndarray:
+    """Open-weight tokens bought per token from hosts, by tier (S, T, Y) [USD/yr] at list prices
+    on the host trend (NaN for a tier with no host)."""
+    since = (_f(rows, "year") - _f(rows, "ho_host_price_year"))[:, None]
+    factor = cost.price_in_year(1.0, _f(rows, "ho_host_price_change")[:, None], since)
+    price = lambda kind: np.stack([_f(rows, f"ho_frontier_host_{kind}_price"),
+                                   _f(rows, f"ho_open_host_{kind}_price")], 1)
+    cached = work["cached_input_share"][:, None]
+    input_price = (1.0 - cached) * price("input") + cached * price("cached_input")
+    spend = cost.api_spend(work["input_tokens"], work["output_tokens"], input_price * factor,
+                           price("output") * factor)
+    missing = cells.tier_value(np.isnan(spend).astype(float)) > 0
+    return np.where(missing, np.nan, cells.sum_tiers(np.nan_to_num(spend)))
+
+
 def hosted_open_weight(rows, tables, cells, work) -> dict[str, np.ndarray]:
-    """Rent a peak-sized GPU fleet all year to serve open-weight models."""
+    """Serve open-weight models on rented GPUs (a reserved baseline and on-demand burst, or a
+    reserved fleet all year), or buy their tokens per token from hosts; `auto` takes the cheaper
+    per tier and year. Rent never falls below the provider's cost of owning the GPU with its
+    markup, nor a host's price below its cost of serving on that fleet."""
     tput = tier_throughput(rows, tables, work, "ho")
     rented = _yearly_fleet(rows, tables, cells, work, tput, "ho_gpu", "ho_pue")
-    market = _f(rows, "ho_rental_price") * _price_factor(rows, cells, "ho_rental_price_change",
-                                                         "ho_rent_year")
-    floor = rent_floor(rows, tables)
-    price = cells.series_value(np.fmax(market, floor))   # no market rent: the floor
-    domestic = cells.series_value(_f(rows, "ho_domestic")) > 0.5
+    year_round = cells.series_value(_f(rows, "ho_year_round"))[:, None, :] > 0.5
+    by_tier = _rented_by_tier(cells, rented, year_round)
+    market = cells.series_value(_f(rows, "ho_rental_price") * _price_factor(
+        rows, cells, "ho_rental_price_change", "ho_rent_year"))[:, None, :]
+    floor = cells.series_value(rent_floor(rows, tables))[:, None, :]
+    ratio = cells.series_value(_f(rows, "ho_reserved_price_ratio"))[:, None, :]
+    on_demand, reserved = np.fmax(market, floor), np.fmax(market * ratio, floor)
+    seconds = lambda b: (b["baseline"], b["burst"] * b["burst_share"])
+    base_s, burst_s = seconds(by_tier)
+    rent = (base_s * reserved + burst_s * on_demand) * SECONDS_PER_YEAR
+    at_market = (base_s * np.where(np.isnan(market), reserved, market * ratio)
+                 + burst_s * np.where(np.isnan(market), on_demand, market)) * SECONDS_PER_YEAR
+    # per token: the host's list price, never below its cost of serving the tokens on the same
+    # generation kept at the target utilisation, rented at the floor (its cost with markup)
+    host_listed = _host_spend(rows, cells, work)
+    host_floor = by_tier["busy"] / rented["_utilisation"] * floor * SECONDS_PER_YEAR
+    host = np.fmax(host_listed, np.nan_to_num(host_floor))
+    supply = cells.series_value(_f(rows, "ho_supply"))[:, None, :]
+    per_token = (supply == SUPPLY_CODES["per-token"]) | (
+        (supply == SUPPLY_CODES["auto"]) & (np.nan_to_num(host, nan=np.inf) < rent))
+    paid = np.where(per_token, host, rent)
+    uplift = np.where(per_token, host - np.where(np.isnan(host_listed), host, host_listed), rent - at_market)
+    domestic = cells.series_value(_f(rows, "ho_domestic"))[:, None, :] > 0.5
     zero = _zeros(cells)
-    operating = cost.rental_cost(rented["gpus"], price)
-    # rented capacity is not the country's own, wherever it stands: no domestic share
-    result = {"capital": zero, "operating": operating, "domestic_tokens": zero, "_throughput": tput,
-              # the floor's uplift over a market rent; a generation without one is priced at the floor
-              "floor_uplift": operating - cost.rental_cost(
-                  rented["gpus"], np.where(np.isnan(cells.series_value(market)), price,
-                                           cells.series_value(market))),
-              "_rent_market": cells.series_value(market), "_rent_floor": cells.series_value(floor),
+    result = {"capital": zero, "operating": paid.sum(axis=1), "domestic_tokens": zero, "_throughput": tput,
+              "floor_uplift": uplift.sum(axis=1), "_per_token": per_token,
+              "_rent_market": market[:, 0, :], "_rent_floor": floor[:, 0, :],
+              "_rent_by_tier": rent, "_host_by_tier": host, "_rented": by_tier,
               "co2_intensity_offshore": cells.series_value(_f(rows, "fa_grid_co2_intensity"))}
-    for name in ("gpus", "busy_gpus", "it_power", "facility_power", "energy"):
-        result[name] = np.where(domestic, rented[name], 0.0)
-        result[f"{name}_offshore"] = np.where(domestic, 0.0, rented[name])
+    # rented capacity is not the country's own, wherever it stands (no domestic share); tokens
+    # bought from a host are served abroad on its fleet
+    at_home = domestic & ~per_token
+    for name, key in (("gpus", "gpus"), ("busy_gpus", "busy"), ("held_gpus", "held"),
+                      ("it_power", "it_power"), ("facility_power", "facility_power"), ("energy", "energy")):
+        result[name] = np.where(at_home, by_tier[key], 0.0).sum(axis=1)
+        result[f"{name}_offshore"] = np.where(at_home, 0.0, by_tier[key]).sum(axis=1)
     return result
 
 
@@ -448,9 +525,10 @@ def evaluate(rows: pd.DataFrame, tables: Tables) -> tuple[Cells, dict[str, dict[
         quantities["npv"] = np.cumsum(np.nan_to_num(total * factor), axis=-1)
         quantities["per_mtok"] = cost.cost_per_million_tokens(total, shared["tokens"])
         quantities["per_request"] = cost.cost_per_request(total, shared["requests"])
+        held = (quantities.get("held_gpus", quantities["gpus"])
+                + quantities.get("held_gpus_offshore", quantities.get("gpus_offshore", 0.0)))
         quantities["utilisation"] = fleet.utilisation(
-            quantities["busy_gpus"] + quantities.get("busy_gpus_offshore", 0.0),
-            quantities["gpus"] + quantities.get("gpus_offshore", 0.0))
+            quantities["busy_gpus"] + quantities.get("busy_gpus_offshore", 0.0), held)
         quantities["share_consumption"] = power.share(quantities["energy"], shared["consumption"])
         quantities["share_peak"] = power.share(quantities["facility_power"], shared["peak_demand"])
         quantities["domestic_share"] = power.share(quantities["domestic_tokens"], shared["tokens"])

@@ -16,6 +16,8 @@ from ..data import generations
 from ..data.catalog import Catalog
 from ..data.scenario.models import Case, LogisticAdoption, Scenario
 
+SUPPLY_CODES = {"rent": 0, "per-token": 1, "auto": 2}   # hosted-open-weight's `supply`
+
 
 def _roadmap(settings, years: np.ndarray, first_year: int, catalog: Catalog) -> np.ndarray:
     """GPU generation an option uses each year: the newest roadmap entry so far, else its GPU;
@@ -154,6 +156,11 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
         ho_gpus_per_replica=nan_or(ho.gpus_per_replica), ho_pue=ho.pue,
         ho_domestic=float(ho.location == "domestic"),
         ho_rental_price_change=ho.rental_price_change, ho_price_year=float(ho.price_year),
+        ho_year_round=float(ho.rented_capacity == "year-round"),
+        ho_reserved_price_ratio=ho.reserved_price_ratio, ho_supply=float(SUPPLY_CODES[ho.supply]),
+        ho_host_price_change=ho.host_price_change, ho_host_price_year=nan_or(ho.host_price_year),
+        **{f"ho_{tier}_host_{kind}_price": nan_or(getattr(getattr(ho, f"{tier}_tier"), f"host_{kind}_price"))
+           for tier in ("frontier", "open") for kind in ("input", "output", "cached_input")},
         **{f"ho_floor_{name}": value for name, value in ho.rent_floor.model_dump().items()},
         do_frontier_model=do.frontier_tier.model, do_open_model=do.open_tier.model, do_gpu=do.gpu,
         do_precision=do.precision, do_max_tpot=inf_or(do.max_tpot_ms),

@@ -30,6 +30,8 @@ OPTION_DEFAULTS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("options", "hosted-open-weight", "pue"): ("defaults", "facility", "pue_colocation"),
     ("options", "hosted-open-weight", "rental_price_change"):
         ("defaults", "trend", "gpu_rental_price_change"),
+    ("options", "hosted-open-weight", "reserved_price_ratio"): ("defaults", "market", "reserved_to_on_demand"),
+    ("options", "hosted-open-weight", "host_price_change"): ("defaults", "trend", "host_price_change"),
     ("options", "domestic-buildout", "pue"): ("defaults", "facility", "pue_hyperscale"),
     ("options", "domestic-buildout", "facility_capex"): ("defaults", "facility", "capex_per_mw_it"),
     ("options", "domestic-buildout", "grid_connection_capex"):
@@ -92,6 +94,41 @@ def _set_default(data: dict, path: tuple, row: Row | None, used: dict[tuple, Row
         used[path] = row
 
 
+def host_of(catalog: Catalog, model: str) -> str | None:
+    """The catalogue's per-token host product of an open-weight model (the first by id)."""
+    hosts = [pid for pid in catalog.ids("api_products")
+             if (row := catalog.get("api_products", pid, "serves_model")) is not None and row.value == model]
+    return hosts[0] if hosts else None
+
+
+def _default_hosts(data: dict, options: dict, catalog: Catalog, used: dict[tuple, Row]) -> None:
+    """Each hosted tier's per-token host: the catalogue's host of its model, with its prices
+    (a cached prompt token costs an input token where the host lists no cached price)."""
+    hosted = options.get("hosted-open-weight")
+    if not isinstance(hosted, dict):
+        return
+    for tier in ("frontier_tier", "open_tier"):
+        settings = hosted.get(tier)
+        if not isinstance(settings, dict) or not isinstance(settings.get("model"), str):
+            continue
+        product = settings.get("host_product") or host_of(catalog, settings["model"])
+        if product is None:
+            continue
+        if "host_product" not in settings:
+            settings["host_product"] = product
+            used[("options", "hosted-open-weight", tier, "host_product")] = catalog.get(
+                "api_products", product, "serves_model")
+        path = ("options", "hosted-open-weight", tier)
+        for name, parameter in (("host_input_price", "input_price"), ("host_output_price", "output_price"),
+                                ("host_cached_input_price", "cached_input_price"),
+                                ("host_cached_input_price", "input_price")):
+            _set_default(data, path + (name,), catalog.get("api_products", product, parameter), used)
+        date = catalog.get("api_products", product, "price_date")
+        if date is not None and "host_price_year" not in hosted:
+            hosted["host_price_year"] = int(str(date.value)[:4])
+            used[("options", "hosted-open-weight", "host_price_year")] = date
+
+
 def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
     """Complete a raw scenario (in place) from the assumption library; return what was used."""
     used: dict[tuple, Row] = {}
@@ -144,6 +181,7 @@ def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
             for name in ("input_price", "output_price", "cached_input_price"):
                 _set_default(data, ("options", "frontier-api", tier, name),
                              catalog.get("api_products", product, name), used)
+    _default_hosts(data, options, catalog, used)
     for option, row in (("frontier-api", catalog.get("api_products", str(_get(
             options, ("frontier-api", "frontier_tier", "product"))), "price_date")),
                         ("hosted-open-weight", catalog.get("gpus", str(_get(

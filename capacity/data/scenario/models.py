@@ -129,9 +129,14 @@ class Fleet(Strict):
 
 
 class ServedTier(Strict):
-    """An open-weight model serving one tier of demand on GPUs."""
+    """An open-weight model serving one tier of demand on GPUs, or bought per token from a
+    host that serves it (`host_product`, default: the catalogue's host of that model)."""
 
     model: str
+    host_product: str | None = None
+    host_input_price: Q("USD/Mtok", "USD/token", ge=0.0) | None = None
+    host_output_price: Q("USD/Mtok", "USD/token", ge=0.0) | None = None
+    host_cached_input_price: Q("USD/Mtok", "USD/token", ge=0.0) | None = None
 
 
 class ApiTier(Strict):
@@ -199,10 +204,18 @@ class HostedOpenWeight(GpuServing):
     open_tier: ServedTier
     gpu_roadmap: dict[int, str] = Field(default_factory=dict)
     location: Literal["domestic", "offshore"]
-    rental_price: Q("USD/GPU/h", "USD/GPU/s", ge=0.0)
+    rental_price: Q("USD/GPU/h", "USD/GPU/s", ge=0.0)   # on demand
     rental_price_change: Rate
     price_year: int
     rent_floor: RentFloor
+    # rent a reserved baseline sized to the average load and top it up on demand for the peak
+    # hours, or hold a peak-sized reserved fleet all year; or buy the tokens per token from a
+    # host (`per-token`), or whichever of renting and buying costs less per tier and year
+    rented_capacity: Literal["baseline-and-burst", "year-round"] = "baseline-and-burst"
+    reserved_price_ratio: Q("", gt=0.0, le=1.0)   # reserved over on-demand rent
+    supply: Literal["rent", "per-token", "auto"] = "auto"
+    host_price_change: Rate
+    host_price_year: int | None = None
 
 
 class DomesticBuildout(GpuServing):

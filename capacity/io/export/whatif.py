@@ -152,7 +152,7 @@ def write_whatif(sheet, book, plan) -> None:
         f"+{hosted['board']}*{hosted['overhead']}*{floor['facility_capex']}"
         f"*({crf(floor['facility_lifetime'])}+{floor['facility_om']}))*3600/{seconds}"
         f"+{hosted['board']}*{hosted['overhead']}*hosted_pue/1000*{rent_electricity})", "USD/GPU/h")
-    rental = w.line("rented GPU price this year (the market price, or the floor where higher)",
+    rental = w.line("on-demand GPU rent this year (the market price, or the floor where higher)",
                     f"=MAX({market_rent},{rent_floor})", "USD/GPU/h")
     offshore_pue = w.line("PUE, the labs' datacenters abroad", f("fa_pue"), "")
     w.row += 1
@@ -201,7 +201,7 @@ def write_whatif(sheet, book, plan) -> None:
     # --- fleets ---------------------------------------------------------------------------------
     def fleet(option, load_column, mean_column, pue_cell):
         table = tables[option]
-        gpus, it_peak, it_mean = [], [], []
+        gpus, it_peak, it_mean, loads, means = [], [], [], [], []
         for t, tier in enumerate(TIERS):
             rows_range = (f"{top + t * len(picked)}", f"{top + (t + 1) * len(picked) - 1}")
             load = w.line(f"{option}: {tier} tier peak load", f"=SUM({load_column}{rows_range[0]}:{load_column}{rows_range[1]})", "GPU")
@@ -220,6 +220,10 @@ def write_whatif(sheet, book, plan) -> None:
             it_mean.append(w.line(f"{option}: {tier} tier IT power, mean",
                                   f"={count}*{table['board']}*{table['overhead']}*{draw(mean_busy)}/1000000", "MW"))
             gpus.append(count)
+            loads.append(load)
+            means.append(mean)
+        if option == "hosted-open-weight":
+            return gpus, it_peak, loads, means
         total = w.line(f"{option}: GPUs", "=" + "+".join(gpus), "GPU", fmt="#,##0")
         facility = w.line(f"{option}: facility power", f"=({'+'.join(it_peak)})*{pue_cell}", "MW")
         energy = w.line(f"{option}: electricity", f"=({'+'.join(it_mean)})*{pue_cell}*{seconds}/3600000000", "TWh/yr")
@@ -227,8 +231,56 @@ def write_whatif(sheet, book, plan) -> None:
 
     w.put("A", "Rented fleet (hosted-open-weight)", bold=True)
     w.row += 1
-    hosted_gpus, hosted_facility, hosted_energy, _, _ = fleet("hosted-open-weight", "J", "K", "hosted_pue")
-    hosted_cost = w.line("hosted-open-weight: cost", f"={hosted_gpus}*{rental}*{seconds}/3600", "USD/yr", fmt="#,##0")
+    counts, it_peaks, loads, means = fleet("hosted-open-weight", "J", "K", "hosted_pue")
+    hosted = tables["hosted-open-weight"]
+    ratio = w.line("reserved rent over on-demand rent", f("ho_reserved_price_ratio"), "")
+    year_round = w.line("reserved fleet all year (1) or reserved baseline and on-demand burst (0)",
+                        f("ho_year_round"), "", fmt="0")
+    supply = w.line("supply: 0 rent, 1 per token from hosts, 2 the cheaper", f("ho_supply"), "", fmt="0")
+    reserved = w.line("reserved rent (never below the floor)", f"=MAX({market_rent}*{ratio},{rent_floor})",
+                      "USD/GPU/h")
+    host_factor = w.line("host per-token price factor", (1 + f("ho_host_price_change")) ** (
+        year - f("ho_host_price_year")), "")
+    national, national_it, national_mean_it, chosen = [], [], [], []
+    draw = lambda busy: f"({hosted['idle']}+(1-{hosted['idle']})*MIN(1,MAX(0,{busy})))"
+    for t, tier in enumerate(TIERS):
+        count, load, mean, k = counts[t], loads[t], means[t], hosted["replicas"][t]
+        baseline = w.line(
+            f"hosted-open-weight: {tier} tier reserved baseline GPUs (sized to the mean load)",
+            f"=IF({year_round}=1,{count},MIN({count},CEILING(MAX(0,CEILING(MAX(0,{mean}/{hosted['util']}"
+            f"/{k}-1E-9),1)*{k}/{hosted['server']}-1E-9),1)*{hosted['server']}))", "GPU", fmt="#,##0")
+        share = w.line(f"hosted-open-weight: {tier} tier share of the year the burst is held",
+                       f"=IF({load}>0,{mean}/{load},0)", "")
+        held = w.line(f"hosted-open-weight: {tier} tier GPUs held on average",
+                      f"={baseline}+({count}-{baseline})*{share}", "GPU")
+        rent = w.line(f"hosted-open-weight: {tier} tier rent",
+                      f"=({baseline}*{reserved}+({count}-{baseline})*{share}*{rental})*{seconds}/3600",
+                      "USD/yr", fmt="#,##0")
+        tier_prices = {kind: w.line(f"host price of the {tier} tier model: {kind} (at its price year)",
+                                    f(f"ho_{tier}_host_{kind}_price") * 1e6, "USD/Mtok")
+                       for kind in ("input", "cached_input", "output")}
+        first_row, last_row = top + t * len(picked), top + (t + 1) * len(picked) - 1
+        listed = w.line(f"hosted-open-weight: {tier} tier per token at host list prices",
+                        f"=SUMPRODUCT(C{first_row}:C{last_row},(1-E{first_row}:E{last_row})*{tier_prices['input']}"
+                        f"+E{first_row}:E{last_row}*{tier_prices['cached_input']})/1000000*{host_factor}"
+                        f"+SUM(D{first_row}:D{last_row})*{tier_prices['output']}/1000000*{host_factor}",
+                        "USD/yr", fmt="#,##0")
+        host = w.line(f"hosted-open-weight: {tier} tier per token (never below the host's cost)",
+                      f"=MAX({listed},{mean}/{hosted['util']}*{rent_floor}*{seconds}/3600)", "USD/yr", fmt="#,##0")
+        buy = w.line(f"hosted-open-weight: {tier} tier bought per token (1) or rented (0)",
+                     f"=IF({supply}=1,1,IF(AND({supply}=2,{host}<{rent}),1,0))", "", fmt="0")
+        chosen.append(f"IF({buy}=1,{host},{rent})")
+        at_home = f"IF({buy}=1,0,1)*{f('ho_domestic'):g}"
+        national.append(f"{count}*{at_home}")
+        national_it.append(f"{it_peaks[t]}*{at_home}")
+        national_mean_it.append(f"{held}*{hosted['board']}*{hosted['overhead']}"
+                                f"*{draw(f'IF({held}>0,{mean}/{held},0)')}/1000000*{at_home}")
+    hosted_gpus = w.line("hosted-open-weight: GPUs rented on national soil", "=" + "+".join(national),
+                         "GPU", fmt="#,##0")
+    hosted_facility = w.line("hosted-open-weight: facility power", f"=({'+'.join(national_it)})*hosted_pue", "MW")
+    hosted_energy = w.line("hosted-open-weight: electricity",
+                           f"=({'+'.join(national_mean_it)})*hosted_pue*{seconds}/3600000000", "TWh/yr")
+    hosted_cost = w.line("hosted-open-weight: cost", "=" + "+".join(chosen), "USD/yr", fmt="#,##0")
     w.row += 1
     w.put("A", "The labs' fleet abroad behind the API (frontier-api)", bold=True)
     w.row += 1
