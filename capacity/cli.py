@@ -227,8 +227,8 @@ def breakeven(scenario, variant, year, levers, fmt, files, overrides) -> None:
     (lowest Cost|Total in the year): the break-even value nearest the default, below or above.
 
     \b
-    Levers: frontier-price-trend, open-price-trend, api-floor-markup, rent, rent-floor-markup,
-    target-utilisation, server-capex, electricity-price.
+    Levers: frontier-price-trend, open-price-trend, api-floor-markup, host-price-trend, rent,
+    rent-floor-markup, target-utilisation, server-capex, electricity-price.
     \b
     Examples:
       capacity breakeven

@@ -40,6 +40,8 @@ LEVERS: dict[str, Lever] = {
                               "yearly change of the open tier's API list prices"),
     "api-floor-markup": Lever("fa_serving_markup", "value", 0.0, 3.0, "", 1.0,
                               "the labs' markup over their cost of serving (the API price floor)"),
+    "host-price-trend": Lever("ho_host_price_change", "value", -0.6, 0.5, "1/yr", 1.0,
+                              "yearly change of hosts' per-token prices for open-weight models"),
     "rent": Lever("ho_rental_price", "scale", 0.05, 5.0, "x", 1.0,
                   "rented GPUs' market prices, as a multiple of the library's (every generation and "
                   "year); rent never falls below its floor"),

@@ -73,6 +73,8 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "price_date": _p(TEXT, "date the price was read"),
         "release_date": _p(TEXT, "release of the model behind the product"),
         "serves_model": _p(TEXT, "open-weight model a per-token host serves (models id)"),
+        "tier": _p(TEXT, "flagship: the provider's top model at release (the newest is the "
+                         "frontier tier's default product)"),
     },
     "efficiency": {
         "eta_flops_bf16": _p("", "achievable share of dense BF16 peak"),

@@ -94,6 +94,23 @@ def _set_default(data: dict, path: tuple, row: Row | None, used: dict[tuple, Row
         used[path] = row
 
 
+def newest_flagship(catalog: Catalog) -> str | None:
+    """The flagship API product (`tier: flagship`) released last; ties go to the first id."""
+    dated = [(str(release.value), pid) for pid in catalog.ids("api_products")
+             if (tier := catalog.get("api_products", pid, "tier")) is not None and tier.value == "flagship"
+             and (release := catalog.get("api_products", pid, "release_date")) is not None]
+    return max(dated, key=lambda pair: (pair[0], [-ord(c) for c in pair[1]]))[1] if dated else None
+
+
+def _default_flagship(options: dict, catalog: Catalog, used: dict[tuple, Row]) -> None:
+    """The frontier tier tracks the frontier: without a product, the newest flagship."""
+    tier = _get(options, ("frontier-api", "frontier_tier"))
+    if isinstance(tier, dict) and "product" not in tier and (product := newest_flagship(catalog)):
+        tier["product"] = product
+        used[("options", "frontier-api", "frontier_tier", "product")] = catalog.get(
+            "api_products", product, "release_date")
+
+
 def host_of(catalog: Catalog, model: str) -> str | None:
     """The catalogue's per-token host product of an open-weight model (the first by id)."""
     hosts = [pid for pid in catalog.ids("api_products")
@@ -175,6 +192,7 @@ def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
     if isinstance(gpu, str):
         _set_default(data, ("options", "frontier-api", "serving_cost", "server_capex"),
                      catalog.get("gpus", gpu, "server_cost"), used)
+    _default_flagship(options, catalog, used)
     for tier in ("frontier_tier", "open_tier"):
         product = _get(options, ("frontier-api", tier, "product"))
         if isinstance(product, str):
