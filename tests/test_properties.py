@@ -67,3 +67,29 @@ def test_the_same_input_in_other_units_gives_the_same_results(tmp_path_factory, 
     b = capacity.run(capacity.load_scenario(folder / "b.yaml")).results
     pd.testing.assert_frame_equal(a.drop(columns="value"), b.drop(columns="value"))
     np.testing.assert_allclose(b["value"], a["value"], rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scale=st.floats(0.05, 20.0), utilisation=st.floats(0.1, 1.0), redundancy=st.floats(0.0, 0.5),
+       peak=st.floats(1.0, 5.0), days=st.floats(150.0, 365.25), year_round=st.booleans())
+def test_a_fleets_cost_per_token_is_never_below_its_cost_at_full_utilisation(
+        base, scale, utilisation, redundancy, peak, days, year_round):
+    # the same demand served by a fleet kept fully busy (a flat load every hour of the year,
+    # sized at 100 % with no redundancy) costs the least per token; any other load shape or
+    # sizing costs at least as much, for every option that holds a fleet (rented or owned)
+    rows, tables = base
+    rows = rows.assign(potential_users=rows["potential_users"] * scale, ho_supply=0.0,
+                       ho_year_round=float(year_round))
+    full = rows.assign(target_utilisation=1.0, redundancy=0.0, peak_to_average=1.0,
+                       working_days_per_year=365.25)
+    shaped = rows.assign(target_utilisation=utilisation, redundancy=redundancy, peak_to_average=peak,
+                         working_days_per_year=days)
+    # the same tokens a year in both: requests scale with working days, so rescale them
+    shaped = shaped.assign(requests_per_user_per_day=shaped["requests_per_user_per_day"] * 365.25 / days)
+    _, at_full, shared = evaluate(full, tables)
+    _, at_shape, shared_shape = evaluate(shaped, tables)
+    np.testing.assert_allclose(shared["tokens"], shared_shape["tokens"], rtol=1e-9)
+    present = shared["present"]
+    for option in ("hosted-open-weight", "domestic-buildout"):
+        cheapest, cost = at_full[option]["per_mtok"][present], at_shape[option]["per_mtok"][present]
+        assert np.all(cost >= cheapest * (1 - 1e-9)), option
