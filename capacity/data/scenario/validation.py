@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..catalog import Catalog, Row
 from ..errors import InputError
+from .. import generations
 from .defaults import _get, fill_defaults
 from .models import Case, UnitSpec
 
@@ -144,8 +145,15 @@ def _unknown_id(value: str, path: tuple, table: str, source: str, lines: dict[tu
         return None
     line = _line_for(lines, path, variant_prefix)
     close = difflib.get_close_matches(value, known, n=1)
+    expected = "one of " + ", ".join(known)
+    if table == "gpus":   # the extrapolated generations are named by a pattern, not listed
+        heads = sorted(set(generations.line_heads(catalog).values()))
+        expected = ("one of " + ", ".join(k for k in known if generations.base_of(k) is None)
+                    + ", or a generation extrapolated past the catalogue, "
+                    + ", ".join(f"{head}-x<year>" for head in heads)
+                    + f" (up to {generations.LAST_EXTRAPOLATED_YEAR})")
     return InputError(f"{source}:{line}" if line else source, ".".join(map(str, path)),
-                      f"unknown id {value!r}", "one of " + ", ".join(known),
+                      f"unknown id {value!r}", expected,
                       f"did you mean {close[0]!r}?" if close else None)
 
 
