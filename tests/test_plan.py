@@ -216,3 +216,23 @@ def test_utilisation_is_a_share_for_every_option_with_a_fleet(default_plan):
     utilisation = wide(default_plan, "Capacity|Utilisation")
     assert set(utilisation.index.get_level_values("option")) == set(OPTIONS)
     assert ((utilisation > 0) & (utilisation <= 100)).all()
+
+
+def test_an_agentic_session_of_turns_by_hand(default_plan):
+    # agentic coding is a session of 31 calls: the first reads 15,000 tokens of context, each
+    # later one the context grown by 1,700 (GHCP and TraceLab traces); sessions vary in length
+    # (E[T^2] / E[T]^2 = 2), so the mean call reads 15,000 + 1,700 x (2 x 31 - 1) / 2 = 66,850
+    # tokens (GHCP measured 67,818) and a session 31 x that; output is 530 a call
+    rows, work = default_plan.rows, default_plan.chain[1]["work"]
+    first = ((rows["use_case"] == "agentic-coding") & (rows["year"] == 2026)).to_numpy()
+    assert set(work["input_per_call"][first]) == {66_850.0}
+    assert set(work["input_per_request"][first]) == {31 * 66_850.0}
+    assert set(work["output_per_request"][first]) == {31 * 530.0}
+    # tokens per session grow as a whole: a year on, both the first context and the growth
+    later = ((rows["use_case"] == "agentic-coding") & (rows["year"] == 2027)
+             & (rows["scenario"] == "realist")).to_numpy()
+    growth = default_plan.scenario.cases["realist"].use_cases["agentic-coding"].token_growth
+    np.testing.assert_allclose(work["input_per_call"][later], 66_850.0 * (1 + growth), rtol=1e-12)
+    # a use case of single calls is unchanged: its context is its input tokens
+    drafting = ((rows["use_case"] == "drafting") & (rows["year"] == 2026)).to_numpy()
+    np.testing.assert_allclose(work["input_per_call"][drafting], rows.loc[drafting, "input_tokens"])

@@ -152,5 +152,8 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "token_growth_maximalist": _p("1/yr", "yearly growth of tokens per request (maximalist)"),
         "peak_to_average": _p("", "working-hours peak over the daily mean"),
         "cached_input_share": _p("", "share of input tokens served from the prefix cache"),
+        "turns_per_session": _p("", "model calls per request, when a request is a session"),
+        "context_growth_per_turn": _p("token", "tokens a session's context grows by per call"),
+        "session_length_dispersion": _p("", "E[T^2] / E[T]^2 of calls per session"),
     },
 }

@@ -39,6 +39,9 @@ ROW_COLUMNS = {
     "token_growth": "[1/yr]", "token_growth_years": "years the growth lasts [yr]",
     "frontier_share": "[1]", "peak_to_average": "[1]",
     "cached_input_share": "share of prompt tokens served from a prefix cache [1]",
+    "turns_per_session": "model calls per request (session) [1]",
+    "context_growth_per_turn": "tokens the context grows by per call [token]",
+    "session_length_dispersion": "E[T^2] / E[T]^2 of calls per session [1]",
     # region
     "electricity_consumption": "[J/yr]", "peak_demand": "[W]", "electricity_price": "[USD/J]",
     "grid_co2_intensity": "[kg/J]",
@@ -167,8 +170,13 @@ def workload(rows: pd.DataFrame) -> dict[str, np.ndarray]:
     working_days = _f(rows, "working_days_per_year")
     requests = demand.requests_per_year(users, _f(rows, "requests_per_user_per_day"),
                                         working_days) * _f(rows, "demand_scale")
-    input_per_request = demand.tokens_per_request(_f(rows, "input_tokens"), _f(rows, "token_growth"), since)
-    output_per_request = demand.tokens_per_request(_f(rows, "output_tokens"), _f(rows, "token_growth"), since)
+    first_context = demand.tokens_per_request(_f(rows, "input_tokens"), _f(rows, "token_growth"), since)
+    output_per_call = demand.tokens_per_request(_f(rows, "output_tokens"), _f(rows, "token_growth"), since)
+    turns = _f(rows, "turns_per_session")
+    # a session's shape holds as its tokens grow: its first context and its growth per turn alike
+    growth = demand.tokens_per_request(_f(rows, "context_growth_per_turn"), _f(rows, "token_growth"), since)
+    input_per_call = demand.mean_context(first_context, growth, turns, _f(rows, "session_length_dispersion"))
+    input_per_request, output_per_request = turns * input_per_call, turns * output_per_call
     share = _f(rows, "frontier_share")
     tier_share = np.stack([share, 1.0 - share], axis=1)
     input_tokens = (requests * input_per_request)[:, None] * tier_share
@@ -176,6 +184,8 @@ def workload(rows: pd.DataFrame) -> dict[str, np.ndarray]:
     return {
         "active_users": users, "requests": requests,
         "input_per_request": input_per_request, "output_per_request": output_per_request,
+        # what one model call (turn) reads and writes: what the throughput model serves
+        "input_per_call": input_per_call, "output_per_call": output_per_call,
         "input_tokens": input_tokens, "output_tokens": output_tokens,
         "peak_output_rate": demand.peak_rate(output_tokens, working_days[:, None],
                                              _f(rows, "peak_to_average")[:, None]),
@@ -191,8 +201,8 @@ def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
     return model_on_gpu(
         tables, models, _col(rows, gpu_column or f"{prefix}_gpu")[:, None],
         _col(rows, f"{prefix}_precision")[:, None],
-        input_tokens=work["input_per_request"][:, None],
-        output_tokens=work["output_per_request"][:, None],
+        input_tokens=work["input_per_call"][:, None],
+        output_tokens=work["output_per_call"][:, None],
         usable_hbm_fraction=_f(rows, "usable_hbm_fraction")[:, None],
         max_tpot_s=_f(rows, f"{prefix}_max_tpot")[:, None],
         gpus_per_replica=_f(rows, f"{prefix}_gpus_per_replica")[:, None],

@@ -120,7 +120,8 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     out["adoption_midpoint_year"] = [np.nan if a is None else a.midpoint_year for a in logistic]
     out["adoption_steepness"] = [np.nan if a is None else a.steepness for a in logistic]
     for name in ("requests_per_user_per_day", "input_tokens", "token_growth", "token_growth_years",
-                 "frontier_share", "peak_to_average", "cached_input_share"):
+                 "frontier_share", "peak_to_average", "cached_input_share", "turns_per_session",
+                 "context_growth_per_turn", "session_length_dispersion"):
         out[name] = per_use_case(lambda u, n=name: getattr(u, n)).astype(float)
     out["output_tokens"] = per_use_case(lambda u: u.output_tokens + u.reasoning_tokens).astype(float)
 

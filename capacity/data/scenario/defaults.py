@@ -69,6 +69,8 @@ USE_CASE_FIELDS = {  # scenario field -> use_cases.csv parameter ({w}: the world
     "input_tokens": "input_tokens_per_request", "output_tokens": "output_tokens_per_request",
     "reasoning_tokens": "reasoning_tokens_per_request", "token_growth": "token_growth_{w}",
     "frontier_share": "frontier_share_{w}", "peak_to_average": "peak_to_average",
+    "turns_per_session": "turns_per_session", "context_growth_per_turn": "context_growth_per_turn",
+    "session_length_dispersion": "session_length_dispersion",
 }
 
 

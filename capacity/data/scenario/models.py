@@ -104,6 +104,12 @@ class UseCase(Strict):
     cached_input_share: Fraction = 0.0
     frontier_share: Fraction
     peak_to_average: Q("", ge=1.0)
+    # a request is a session of model calls (turns): each re-reads the context so far, which
+    # starts at `input_tokens` and grows by `context_growth_per_turn`; `output_tokens` is per
+    # turn; `session_length_dispersion` = E[T^2] / E[T]^2 over sessions (1 when all alike)
+    turns_per_session: Q("", ge=1.0) = 1.0
+    context_growth_per_turn: Q("token", ge=0.0) = 0.0
+    session_length_dispersion: Q("", ge=1.0) = 1.0
 
     @model_validator(mode="after")
     def _who(self) -> "UseCase":

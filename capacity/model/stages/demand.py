@@ -26,6 +26,13 @@ def tokens_per_request(base_tokens, growth_per_year, years_of_growth):
     return base_tokens * (1.0 + growth_per_year) ** years_of_growth
 
 
+def mean_context(first_context, growth_per_turn, turns, dispersion=1.0):
+    """Mean context a call of a session reads [token]: calls i = 1..T read ``C0 + g (i - 1)``;
+    weighted by calls over sessions of varying length T, ``C0 + g (D E[T] - 1) / 2`` with
+    ``D = E[T^2] / E[T]^2`` (1 when every session has E[T] calls). One call: ``C0``."""
+    return first_context + growth_per_turn * (dispersion * turns - 1.0) / 2.0
+
+
 def requests_per_year(users, requests_per_user_per_day, working_days_per_year):
     """Requests per year [1/yr] = users x requests per working day x working days per year."""
     return users * requests_per_user_per_day * working_days_per_year
