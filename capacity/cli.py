@@ -405,10 +405,11 @@ def calibrate(write: bool) -> None:
     factors["layer_overhead"] = factors["layer_overhead"] * 1e6
     click.echo(factors.rename(columns={"layer_overhead": "layer_overhead_us"}).to_string(
         float_format=lambda v: f"{v:.2f}"))
-    shown = result.measurements[["id", "measured_output_tokens_per_s_per_gpu",
+    shown = result.measurements[["id", "engine_id", "measured_output_tokens_per_s_per_gpu",
                                  "modelled_output_tokens_per_s_per_gpu", "error_pct", "bound"]]
     click.echo(shown.to_string(index=False))
-    click.echo(f"RMS log error {result.rms_log_error:.3f}")
+    click.echo(f"RMS log error {result.rms_log_error:.3f} ("
+               + ", ".join(f"{e} {v:.3f}" for e, v in result.rms_by_engine().items()) + ")")
     if write:
         calibration.write(result)
         click.echo("wrote assumptions/efficiency.csv and assumptions/calibration.csv", err=True)
