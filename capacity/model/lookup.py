@@ -12,13 +12,15 @@ import numpy as np
 import pandas as pd
 
 from ..data.catalog import Catalog
+from ..data.schema import ENGINES as _ENGINES
 from .stages.throughput import BYTES_PER_VALUE, Throughput, fit_to_context, serving_throughput
 
 PRECISION_CODES = {"bf16": 0, "fp16": 0, "fp8": 1, "fp4": 2}
 
-ENGINES = ("tensorrt-llm", "vllm", "sglang")
-"""The inference engines the efficiency factors are calibrated for (`engine_id` in
-`assumptions/calibration.csv`); the integer code of an engine is its position here."""
+ENGINES = _ENGINES
+"""The inference engines the efficiency factors are calibrated for, ``("tensorrt-llm", "vllm",
+"sglang")`` (`engine_id` in `assumptions/calibration.csv`; defined with the catalog schema,
+which checks the ids of `assumptions/efficiency.csv`); an engine's integer code is its position."""
 
 DEFAULT_ENGINE = "tensorrt-llm"
 """The engine assumed where none is given: the one behind most published measurements."""
