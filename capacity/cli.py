@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .data.schema import ENGINES
 
 FORMATS = ("xlsx", "json", "csv", "iamc")   # as capacity.io.export.writers.FORMATS (tested)
 
@@ -358,10 +359,13 @@ def assumptions_show(identifier, files) -> None:
               help="Time-per-output-token target [ms]; none by default.")
 @click.option("--gpus-per-replica", type=click.IntRange(min=1),
               help="Tensor-parallel size; chosen by the model when omitted.")
+@click.option("--engine", type=click.Choice(list(ENGINES)),
+              default="tensorrt-llm", show_default=True,
+              help="Inference engine whose calibrated efficiency factors to use.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 def throughput(model, gpu, precision, input_tokens, output_tokens, max_tpot_ms, gpus_per_replica,
-               fmt) -> None:
+               engine, fmt) -> None:
     """Estimate output tokens/s per GPU for MODEL on GPU (calibrated roofline).
 
     \b
@@ -369,13 +373,14 @@ def throughput(model, gpu, precision, input_tokens, output_tokens, max_tpot_ms, 
       capacity throughput --model llama-3.3-70b --gpu h100-sxm
       capacity throughput --model deepseek-v3 --gpu b200 --precision fp4 --max-tpot-ms 50
       capacity throughput --model gpt-oss-120b --gpu h200-sxm --format json
+      capacity throughput --model llama-2-70b --gpu mi300x --engine vllm
     """
     import json
 
     from .model.estimate import throughput as estimate
 
     result = estimate(model, gpu, precision, input_tokens, output_tokens, max_tpot_ms,
-                      gpus_per_replica)
+                      gpus_per_replica, engine=engine)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), indent=1))
         return
@@ -405,10 +410,11 @@ def calibrate(write: bool) -> None:
     factors["layer_overhead"] = factors["layer_overhead"] * 1e6
     click.echo(factors.rename(columns={"layer_overhead": "layer_overhead_us"}).to_string(
         float_format=lambda v: f"{v:.2f}"))
-    shown = result.measurements[["id", "measured_output_tokens_per_s_per_gpu",
+    shown = result.measurements[["id", "engine_id", "measured_output_tokens_per_s_per_gpu",
                                  "modelled_output_tokens_per_s_per_gpu", "error_pct", "bound"]]
     click.echo(shown.to_string(index=False))
-    click.echo(f"RMS log error {result.rms_log_error:.3f}")
+    click.echo(f"RMS log error {result.rms_log_error:.3f} ("
+               + ", ".join(f"{e} {v:.3f}" for e, v in result.rms_by_engine().items()) + ")")
     if write:
         calibration.write(result)
         click.echo("wrote assumptions/efficiency.csv and assumptions/calibration.csv", err=True)

@@ -120,19 +120,25 @@ def test_efficiency_factors_are_shared_across_models_not_fitted_per_pair():
     assert set(stored["id"]) == set(groups)
     architecture = tables.gpu_text(usable["gpu"], "architecture")
     for group, members in groups.items():
-        pairs = usable.loc[members, ["model", "gpu"]].drop_duplicates()
+        engine, _, scope = group.rpartition("/")
+        rows = usable.loc[members]
+        pairs = rows[["model", "gpu"]].drop_duplicates()
         assert len(pairs) >= 2, group           # never one model on one GPU
-        if group in set(usable["gpu"]):
-            assert pairs["model"].nunique() >= 2, group
-        else:
-            assert group == "all" or set(architecture[members]) == {group}
+        assert not engine or set(rows["engine_id"]) == {engine}, group
+        if scope in set(usable["gpu"]):
+            assert pairs["model"].nunique() >= 2 and set(rows["gpu"]) == {scope}, group
+        elif scope != "all":
+            assert set(architecture[members]) == {scope}, group
+        # each stored factor was fitted on measurements spanning two (model, GPU) pairs
+        informed = calibrate.informed_columns(rows, tables)
+        assert set(stored.loc[stored["id"] == group, "parameter"]) == set(informed), group
     # the factor of a GPU applies to every model on it: one value per (group, parameter)
     assert not stored.duplicated(["id", "parameter"]).any()
 
 
 def test_validation_measurements_are_reported_with_their_errors():
     """Rows outside the model's scope are not fitted, but their errors are shown, not hidden."""
-    validation = FIT.measurements[FIT.measurements["scope"] != "calibration"]
+    validation = FIT.measurements[~FIT.measurements["scope"].str.startswith("calibration")]
     assert len(validation) >= 1
     assert validation["scope"].str.startswith("validation: ").all()
     shown = validation.dropna(subset=["error_pct"])

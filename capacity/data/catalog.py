@@ -20,7 +20,7 @@ import pandas as pd
 
 from .errors import InputError
 from .paths import assumptions_dir
-from .schema import TABLES, Parameter
+from .schema import TABLES, Parameter, efficiency_id_problem
 from .units import convert, describe_unit, to_magnitude
 
 COLUMNS = ["id", "parameter", "value", "unit", "low", "high", "source", "url", "source_date", "notes"]
@@ -102,6 +102,10 @@ def read_table(path: Path, table: str) -> list[Row]:
                 raise InputError(where, "column 'parameter'", repr(parameter),
                                  f"a parameter of table {table!r}",
                                  f"did you mean {close[0]!r}?" if close else None)
+            if table == "efficiency" and efficiency_id_problem(row_id):
+                raise InputError(where, "column 'id'", repr(row_id),
+                                 "all, an architecture or a GPU id, optionally after an engine "
+                                 "and a slash (vllm/cdna 3)", efficiency_id_problem(row_id))
             if (row_id, parameter) in seen:
                 raise InputError(where, "columns 'id','parameter'", f"{row_id!r},{parameter!r}",
                                  f"a unique pair (first defined on line {seen[row_id, parameter]})")

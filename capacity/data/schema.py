@@ -22,6 +22,24 @@ def _p(unit, description):
 
 TEXT = None
 
+ENGINES = ("tensorrt-llm", "vllm", "sglang")
+"""Inference engines the efficiency factors are calibrated for (re-exported by `model.lookup`)."""
+
+
+def efficiency_id_problem(row_id: str) -> str | None:
+    """Why `row_id` is not an id of the efficiency table, or None.
+
+    An id is ``all``, an architecture in lower case (``cdna 3``) or a GPU id, fitted on every
+    engine's measurements; or one of those after an engine and a slash (``vllm/all``,
+    ``vllm/cdna 3``, ``vllm/mi300x``), fitted on that engine's measurements.
+    """
+    engine, _, scope = row_id.rpartition("/")
+    if engine and engine not in ENGINES:
+        return f"engine {engine!r} is not one of {', '.join(ENGINES)}"
+    if not scope or scope != scope.lower() or "/" in engine:
+        return "the scope after the engine must be 'all', a lower-case architecture or a GPU id"
+    return None
+
 TABLES: dict[str, dict[str, Parameter]] = {
     "gpus": {
         "vendor": _p(TEXT, "manufacturer"),

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data.catalog import Catalog, default_catalog
 from ..data.errors import InputError
-from .lookup import model_on_gpu, tables_for
+from .lookup import DEFAULT_ENGINE, ENGINES, model_on_gpu, tables_for
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,10 @@ def _known(catalog: Catalog, table: str, value: str, key: str) -> None:
 
 def throughput(model: str, gpu: str, precision: str | None = None, input_tokens: float = 1000.0,
                output_tokens: float = 1000.0, max_tpot_ms: float | None = None,
-               gpus_per_replica: int | None = None, catalog: Catalog | None = None
-               ) -> ThroughputEstimate:
-    """Output tokens/s per GPU of `model` served on `gpu` (ids from the assumption library).
+               gpus_per_replica: int | None = None, catalog: Catalog | None = None,
+               engine: str = DEFAULT_ENGINE) -> ThroughputEstimate:
+    """Output tokens/s per GPU of `model` served on `gpu` by `engine` (ids from the assumption
+    library; `engine` one of `lookup.ENGINES`, whose calibrated efficiency factors it takes).
 
     `precision` defaults to the lowest precision the GPU computes natively among fp8 and bf16
     (fp8 where supported); `gpus_per_replica=None` lets the model choose the tensor-parallel size.
@@ -52,6 +53,8 @@ def throughput(model: str, gpu: str, precision: str | None = None, input_tokens:
     catalog = catalog or default_catalog()
     _known(catalog, "models", model, "model")
     _known(catalog, "gpus", gpu, "gpu")
+    if engine not in ENGINES:
+        raise InputError(None, "engine", repr(engine), "one of " + ", ".join(ENGINES))
     tables = tables_for(catalog)
     if precision is None:
         precision = "fp8" if np.isfinite(tables.gpu([gpu], "peak_flops_fp8")[0]) else "bf16"
@@ -70,7 +73,7 @@ def throughput(model: str, gpu: str, precision: str | None = None, input_tokens:
         input_tokens=float(input_tokens), output_tokens=float(output_tokens),
         max_tpot_s=np.inf if max_tpot_ms is None else max_tpot_ms / 1e3,
         gpus_per_replica=np.nan if gpus_per_replica is None else float(gpus_per_replica),
-        **defaults)
+        engine=np.array([engine]), **defaults)
     rate = float(result.output_tokens_per_s_per_gpu[0])
     if not np.isfinite(rate):
         raise InputError(None, "model/gpu", f"{model} on {gpu} at {precision}"

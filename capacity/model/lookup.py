@@ -12,17 +12,48 @@ import numpy as np
 import pandas as pd
 
 from ..data.catalog import Catalog
+from ..data.schema import ENGINES as _ENGINES
 from .stages.throughput import BYTES_PER_VALUE, Throughput, fit_to_context, serving_throughput
 
 PRECISION_CODES = {"bf16": 0, "fp16": 0, "fp8": 1, "fp4": 2}
 
+ENGINES = _ENGINES
+"""The inference engines the efficiency factors are calibrated for, ``("tensorrt-llm", "vllm",
+"sglang")`` (`engine_id` in `assumptions/calibration.csv`; defined with the catalog schema,
+which checks the ids of `assumptions/efficiency.csv`); an engine's integer code is its position."""
+
+DEFAULT_ENGINE = "tensorrt-llm"
+"""The engine assumed where none is given: the one behind most published measurements."""
+
 
 @dataclass(frozen=True)
 class Tables:
-    """Wide GPU and model tables (canonical units) with efficiency factors joined to GPUs."""
+    """Wide GPU and model tables (canonical units) with efficiency factors joined to GPUs.
+
+    ``gpus`` carries the factors of `DEFAULT_ENGINE` as columns; ``efficiency`` holds them for
+    every engine, shape ``(len(ENGINES), len(gpus), len(EFFICIENCY_COLUMNS))``, each entry
+    resolved along the look-up chain of `efficiency_chain`.
+    """
 
     gpus: pd.DataFrame
     models: pd.DataFrame
+    efficiency: np.ndarray | None = None
+
+    def factor(self, gpu_ids, engine_ids, column: str) -> np.ndarray:
+        """A calibrated efficiency factor of each (GPU, engine) row, gathered by integer codes."""
+        gpu_ids, engine_ids = np.broadcast_arrays(np.asarray(gpu_ids), np.asarray(engine_ids))
+        gpu_codes = self.gpus.index.get_indexer(gpu_ids.ravel())
+        cube = self.efficiency if self.efficiency is not None else np.stack(
+            [self.gpus.reindex(columns=EFFICIENCY_COLUMNS).to_numpy(dtype=float)] * len(ENGINES))
+        values = cube[engine_codes(engine_ids).ravel(), np.maximum(gpu_codes, 0),
+                      EFFICIENCY_COLUMNS.index(column)]
+        return np.where(gpu_codes >= 0, values, np.nan).reshape(gpu_ids.shape)
+
+    def eta_flops_for(self, gpu_ids, engine_ids, precisions) -> np.ndarray:
+        """The calibrated share of peak FLOP/s of each (GPU, engine) row at its precision."""
+        codes = np.vectorize(PRECISION_CODES.get, otypes=[float])(np.asarray(precisions))
+        columns = [self.factor(gpu_ids, engine_ids, f"eta_flops_{p}") for p in ("bf16", "fp8", "fp4")]
+        return np.choose(np.nan_to_num(codes).astype(int), np.broadcast_arrays(*columns))
 
     def gpu(self, ids, column: str) -> np.ndarray:
         return _gather(self.gpus, ids, column)
@@ -40,7 +71,7 @@ class Tables:
         return _by_precision(self, gpu_ids, precisions, "peak_flops_{}")
 
     def eta_flops(self, gpu_ids, precisions) -> np.ndarray:
-        """Calibrated achievable share of that peak."""
+        """Calibrated achievable share of that peak (the default engine's factors)."""
         return _by_precision(self, gpu_ids, precisions, "eta_flops_{}")
 
 
@@ -99,25 +130,89 @@ EFFICIENCY_COLUMNS = ["eta_flops_bf16", "eta_flops_fp8", "eta_flops_fp4", "eta_b
                       "layer_overhead"]
 
 
-def with_efficiency(gpus: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
-    """Join calibrated efficiency factors to GPUs: a row for the GPU id wins, then its
-    architecture's, then the row fitted on all measurements (``all``); see `calibrate`."""
+def engine_codes(engine_ids) -> np.ndarray:
+    """Integer code (position in `ENGINES`) of each engine id; an unknown id is an input error."""
+    engine_ids = np.asarray(engine_ids)
+    codes = pd.Index(ENGINES).get_indexer(engine_ids.ravel())
+    if (codes < 0).any():
+        unknown = sorted({str(e) for e in engine_ids.ravel()[codes < 0]})
+        from ..data.errors import InputError
+        raise InputError(None, "engine", ", ".join(unknown), "one of " + ", ".join(ENGINES))
+    return codes.reshape(engine_ids.shape)
+
+
+def efficiency_id(scope: str, engine: str | None = None) -> str:
+    """The id of a row of `assumptions/efficiency.csv`: ``all``, an architecture (lower case,
+    e.g. ``cdna 3``) or a GPU id, fitted on every engine's measurements; or the same prefixed
+    with an engine, ``vllm/all``, ``vllm/cdna 3``, ``vllm/mi300x``, fitted on that engine's."""
+    return scope if engine is None else f"{engine}/{scope}"
+
+
+def efficiency_chain(engine: str, gpu: str, architecture: str) -> list[str]:
+    """Where the factors of `engine` on `gpu` come from, most specific first: the (engine, GPU)
+    row if fitted, then (engine, architecture), (engine, all), (all engines, architecture),
+    and ``all``. Each factor takes the first row in the chain that has it."""
+    architecture = architecture.lower()
+    return [efficiency_id(gpu, engine), efficiency_id(architecture, engine),
+            efficiency_id("all", engine), architecture, "all"]
+
+
+def _chain_codes(gpus: pd.DataFrame, group_ids) -> np.ndarray:
+    """For every (engine, GPU), the positions in `group_ids` of its chain; -1 where absent."""
+    architecture = gpus["architecture"].fillna("").astype(str).str.lower().to_numpy()
+    index = pd.Index(list(group_ids))
+    chains = [[efficiency_chain(engine, gpu, arch) for gpu, arch in zip(gpus.index, architecture)]
+              for engine in ENGINES]
+    flat = index.get_indexer(np.asarray(chains, dtype=object).ravel())
+    return flat.reshape(len(ENGINES), len(gpus), -1)
+
+
+def resolve_efficiency(gpus: pd.DataFrame, factors: np.ndarray, group_ids) -> np.ndarray:
+    """Factors of every (engine, GPU) along the look-up chain, from the fitted rows.
+
+    `factors` has shape ``(..., len(group_ids), len(EFFICIENCY_COLUMNS))`` (NaN where a row does
+    not give a factor); the result ``(..., len(ENGINES), len(gpus), len(EFFICIENCY_COLUMNS))``.
+    Leading axes let the fit resolve a whole grid of candidate factor sets in one call.
+    """
+    factors = np.asarray(factors, dtype=float)
+    padded = np.concatenate([factors, np.full(factors.shape[:-2] + (1, factors.shape[-1]), np.nan)],
+                            axis=-2)
+    codes = _chain_codes(gpus, group_ids)                     # (E, G, chain); -1 -> the NaN pad
+    along = np.take(padded, codes, axis=-2)                   # (..., E, G, chain, C)
+    found = ~np.isnan(along)
+    first = np.argmax(found, axis=-2)[..., None, :]
+    resolved = np.take_along_axis(along, first, axis=-2)[..., 0, :]
+    bf16, fp8, moe, overhead = (EFFICIENCY_COLUMNS.index(c) for c in
+                                ("eta_flops_bf16", "eta_flops_fp8", "eta_moe", "layer_overhead"))
+    # BF16 serving never measured on a chain: it takes the FP8 factor
+    resolved[..., bf16] = np.where(np.isnan(resolved[..., bf16]), resolved[..., fp8], resolved[..., bf16])
+    # no calibrated penalty on expert kernels, or fixed cost per layer, means none
+    resolved[..., moe] = np.nan_to_num(resolved[..., moe], nan=1.0)
+    resolved[..., overhead] = np.nan_to_num(resolved[..., overhead], nan=0.0)
+    return resolved
+
+
+def efficiency_cube(gpus: pd.DataFrame, factors: pd.DataFrame) -> np.ndarray:
+    """`resolve_efficiency` of a factor table (index: efficiency ids; columns: factors)."""
+    values = factors.reindex(columns=EFFICIENCY_COLUMNS).apply(pd.to_numeric, errors="coerce")
+    return resolve_efficiency(gpus, values.to_numpy(dtype=float), values.index)
+
+
+def with_efficiency(gpus: pd.DataFrame, factors: pd.DataFrame,
+                    engine: str = DEFAULT_ENGINE) -> pd.DataFrame:
+    """Join the calibrated efficiency factors of one engine to GPUs (see `efficiency_chain`)."""
     gpus = gpus.copy()
-    architecture = gpus["architecture"].fillna("").astype(str).str.lower()
-    for column in EFFICIENCY_COLUMNS:
-        values = factors[column] if column in factors else pd.Series(dtype=float)
-        values = pd.to_numeric(values, errors="coerce")
-        own = values.reindex(gpus.index).to_numpy(dtype=float)
-        by_architecture = values.reindex(architecture).to_numpy(dtype=float)
-        overall = float(values.get("all", np.nan))
-        gpus[column] = np.where(np.isnan(own), np.where(np.isnan(by_architecture), overall,
-                                                        by_architecture), own)
-    # BF16 serving is not in any published measurement used here: it takes the FP8 factor
-    gpus["eta_flops_bf16"] = gpus["eta_flops_bf16"].fillna(gpus["eta_flops_fp8"])
-    # no calibrated penalty on expert kernels means none
-    gpus["eta_moe"] = gpus["eta_moe"].fillna(1.0)
-    gpus["layer_overhead"] = gpus["layer_overhead"].fillna(0.0)
+    cube = efficiency_cube(gpus, factors)[ENGINES.index(engine)]
+    for i, column in enumerate(EFFICIENCY_COLUMNS):
+        gpus[column] = cube[:, i]
     return gpus
+
+
+def tables_with(gpus: pd.DataFrame, models: pd.DataFrame, factors: pd.DataFrame) -> Tables:
+    """Tables with the factors of every engine (and the default engine's joined to ``gpus``)."""
+    gpus = gpus.drop(columns=[c for c in EFFICIENCY_COLUMNS if c in gpus])
+    return Tables(gpus=with_efficiency(gpus, factors), models=models,
+                  efficiency=efficiency_cube(gpus, factors))
 
 
 def prefill_attention_dims(tables: Tables, model_ids) -> np.ndarray:
@@ -128,11 +223,7 @@ def prefill_attention_dims(tables: Tables, model_ids) -> np.ndarray:
 
 
 def build_tables(catalog: Catalog) -> Tables:
-    gpus = catalog.wide("gpus")
-    efficiency = catalog.wide("efficiency")
-    gpus = with_efficiency(gpus, catalog.wide("efficiency"))
-    models = catalog.wide("models")
-    return Tables(gpus=gpus, models=models)
+    return tables_with(catalog.wide("gpus"), catalog.wide("models"), catalog.wide("efficiency"))
 
 
 def tables_for(catalog: Catalog) -> Tables:
@@ -145,13 +236,16 @@ def tables_for(catalog: Catalog) -> Tables:
 
 
 def model_on_gpu(tables: Tables, models, gpus, precision, *, input_tokens, output_tokens,
-                 kv_precision=None, scale_up_domain=None, **engine) -> Throughput:
-    """Throughput of `models` served on `gpus` at `precision` (arrays of ids, broadcast).
+                 kv_precision=None, scale_up_domain=None, engine=DEFAULT_ENGINE,
+                 **settings) -> Throughput:
+    """Throughput of `models` served on `gpus` at `precision` by `engine` (arrays of ids, broadcast).
 
-    Gathers every model and GPU property the throughput stage needs, fits each request to the
-    model's context window, and passes `engine` settings through (usable_hbm_fraction,
-    max_tpot_s, gpus_per_replica, max_batch_size, max_tokens_per_step, cached_input_share).
-    `kv_precision` defaults to BF16 for BF16 serving, else FP8; `scale_up_domain` to the GPU's.
+    Gathers every model and GPU property the throughput stage needs and the efficiency factors
+    of each row's (engine, GPU) (`engine`: ids from `ENGINES`, default ``tensorrt-llm``), fits
+    each request to the model's context window, and passes the engine `settings` through
+    (usable_hbm_fraction, max_tpot_s, gpus_per_replica, max_batch_size, max_tokens_per_step,
+    cached_input_share). `kv_precision` defaults to BF16 for BF16 serving, else FP8;
+    `scale_up_domain` to the GPU's.
     Rows with identical inputs (a sweep over demand repeats the same request shapes) are
     computed once: the inputs are factorised, the stage runs on the distinct rows, and the
     results are gathered back.
@@ -162,7 +256,8 @@ def model_on_gpu(tables: Tables, models, gpus, precision, *, input_tokens, outpu
     if scale_up_domain is None:
         scale_up_domain = tables.gpu(gpus, "scale_up_domain")
     inputs = {"models": models, "gpus": gpus, "precision": precision, "kv": kv_precision,
-              "domain": scale_up_domain, "input": input_tokens, "output": output_tokens, **engine}
+              "domain": scale_up_domain, "input": input_tokens, "output": output_tokens,
+              "engine": engine_codes(engine), **settings}
     names = list(inputs)
     arrays = np.broadcast_arrays(*(np.asarray(inputs[name]) for name in names))
     shape = arrays[0].shape
@@ -170,20 +265,31 @@ def model_on_gpu(tables: Tables, models, gpus, precision, *, input_tokens, outpu
     codes = flat.groupby(names, sort=False, dropna=False).ngroup().to_numpy()
     _, first = np.unique(codes, return_index=True)
     distinct = {name: flat[name].to_numpy()[first] for name in names}
-    result = _serve(tables, distinct.pop("models"), distinct.pop("gpus"), distinct.pop("precision"),
-                    distinct.pop("kv"), distinct.pop("domain"), distinct.pop("input"),
-                    distinct.pop("output"), distinct)
+    arguments = serving_arguments(
+        tables, distinct.pop("models"), distinct.pop("gpus"), distinct.pop("precision"),
+        kv_precision=distinct.pop("kv"), scale_up_domain=distinct.pop("domain"),
+        input_tokens=distinct.pop("input"), output_tokens=distinct.pop("output"),
+        engine=np.asarray(ENGINES, dtype=object)[distinct.pop("engine").astype(int)], **distinct)
+    result = serving_throughput(**arguments)
     expand = lambda values: values[codes].reshape(shape)
     return Throughput(**{name: expand(getattr(result, name)) for name in Throughput.__dataclass_fields__})
 
 
-def _serve(tables, models, gpus, precision, kv_precision, scale_up_domain, input_tokens,
-           output_tokens, engine) -> Throughput:
+FACTOR_ARGUMENTS = ("eta_flops", "eta_bw", "eta_moe", "layer_overhead_s")
+"""The arguments of `serving_throughput` that carry calibrated efficiency factors."""
+
+
+def serving_arguments(tables: Tables, models, gpus, precision, *, kv_precision, scale_up_domain,
+                      input_tokens, output_tokens, engine=DEFAULT_ENGINE, **settings) -> dict:
+    """The keyword arguments of `serving_throughput` for each row (no de-duplication): model
+    and GPU properties, the (engine, GPU) efficiency factors (`FACTOR_ARGUMENTS`) and the
+    engine settings. The calibration replaces the factor arguments to try many at once."""
+    models, gpus, precision = np.asarray(models), np.asarray(gpus), np.asarray(precision)
     input_tokens, output_tokens = fit_to_context(
-        input_tokens.astype(float), output_tokens.astype(float),
+        np.asarray(input_tokens).astype(float), np.asarray(output_tokens).astype(float),
         np.nan_to_num(tables.model(models, "context_length"), nan=np.inf))
-    engine = {name: value.astype(float) for name, value in engine.items()}
-    return serving_throughput(
+    settings = {name: np.asarray(value).astype(float) for name, value in settings.items()}
+    return dict(
         input_tokens=input_tokens, output_tokens=output_tokens,
         total_params=tables.model(models, "total_params"),
         active_params=tables.model(models, "active_params"),
@@ -197,15 +303,15 @@ def _serve(tables, models, gpus, precision, kv_precision, scale_up_domain, input
         peak_flops=tables.peak_flops(gpus, precision),
         memory_bandwidth=tables.gpu(gpus, "memory_bandwidth"),
         hbm_capacity=tables.gpu(gpus, "hbm_capacity"),
-        scale_up_domain=scale_up_domain.astype(float),
-        eta_flops=tables.eta_flops(gpus, precision),
-        eta_bw=tables.gpu(gpus, "eta_bandwidth"),
-        eta_moe=tables.gpu(gpus, "eta_moe"),
-        layer_overhead_s=tables.gpu(gpus, "layer_overhead"),
+        scale_up_domain=np.asarray(scale_up_domain).astype(float),
+        eta_flops=tables.eta_flops_for(gpus, engine, precision),
+        eta_bw=tables.factor(gpus, engine, "eta_bandwidth"),
+        eta_moe=tables.factor(gpus, engine, "eta_moe"),
+        layer_overhead_s=tables.factor(gpus, engine, "layer_overhead"),
         attention_peak_flops=tables.gpu(gpus, "peak_flops_bf16"),
         sliding_window=np.nan_to_num(tables.model(models, "sliding_window"), nan=np.inf),
         sliding_layer_share=np.nan_to_num(tables.model(models, "sliding_layer_share")),
         experts=np.nan_to_num(tables.model(models, "experts")),
         experts_per_token=np.nan_to_num(tables.model(models, "experts_per_token")),
-        **engine,
+        **settings,
     )
