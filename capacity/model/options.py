@@ -209,6 +209,7 @@ def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
         cached_input_share=work["cached_input_share"][:, None],
         max_batch_size=_f(rows, "max_batch_size")[:, None],
         max_tokens_per_step=_f(rows, "max_tokens_per_step")[:, None],
+        engine=_col(rows, f"{prefix}_engine")[:, None],
     )
 
 

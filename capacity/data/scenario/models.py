@@ -167,6 +167,9 @@ class GpuServing(Strict):
     # after the last roadmap entry: move each year to the newest generation of that GPU's line
     # (extrapolated past the catalogue, ids like b300-x2030), or stay on the last entry
     after_roadmap: Literal["newest", "last"] = "newest"
+    # the inference engine, whose calibrated efficiency factors apply (a government team's
+    # deployment: vLLM; the labs' fleet abroad defaults to TensorRT-LLM, the best published)
+    engine: Literal["tensorrt-llm", "vllm", "sglang"] = "vllm"
 
 
 class OwnerCost(Strict):
