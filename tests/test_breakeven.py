@@ -74,7 +74,7 @@ def test_cli_prints_and_exports_the_table():
     assert row["lever"] == "frontier-price-trend" and row["cheapest"] == "frontier-api"
     text = CliRunner().invoke(main, ["breakeven", "--year", "2030", "--lever", "frontier-price-trend"])
     assert text.stdout.splitlines()[1].startswith(
-        "  frontier-price-trend: default -0.05 1/yr -> frontier-api cheapest; at 0.19")
+        "  frontier-price-trend: default -0.05 1/yr -> frontier-api cheapest; at 0.13")
 
 
 def test_the_help_lists_every_lever():
