@@ -47,10 +47,10 @@ def _scenario(tmp_path, input_tokens=2000, output_tokens=500, gpu="h100-sxm"):
 
 def test_the_calibrated_range_is_read_off_the_fitted_measurements():
     calibrated = calibrated_range(default_catalog())
-    assert calibrated.measurements == 21
-    assert calibrated.max_input_tokens == 10_200      # Llama 3.1 405B, MLPerf (the longest prompt)
-    assert calibrated.max_output_tokens == 1_000
-    assert calibrated.gpus == {"h100-sxm", "h200-sxm", "b200", "gb200", "mi300x", "mi325x"}
+    assert calibrated.measurements == 82
+    assert calibrated.max_input_tokens == 20_000      # vLLM FP8-KV blog, Llama 3.1 8B on H100 (the longest prompt)
+    assert calibrated.max_output_tokens == 8_192      # TensorRT-LLM per-GPU table, 1024/8192 on B200
+    assert calibrated.gpus == {"h100-sxm", "h200-sxm", "b200", "gb200", "mi300x", "mi325x", "mi355x"}
     assert ("moe", "mla") in calibrated.families and ("dense", "gqa") in calibrated.families
 
 
@@ -67,10 +67,10 @@ def test_a_run_inside_the_range_has_no_finding_and_no_warning(tmp_path, monkeypa
 
 
 def test_a_long_prompt_and_an_unmeasured_gpu_are_listed(tmp_path, monkeypatch):
-    plan = capacity.run(_scenario(tmp_path, input_tokens=20_000, gpu="b300"))
+    plan = capacity.run(_scenario(tmp_path, input_tokens=30_000, gpu="b300"))
     outside = plan.outside_calibration.set_index(["kind", "item"])
     prompt = outside.loc[("prompt length", "customer-service")]
-    assert prompt["found"] == "20,000 tokens per request" and prompt["calibrated"] == "up to 10,200"
+    assert prompt["found"] == "30,000 tokens per request" and prompt["calibrated"] == "up to 20,000"
     assert prompt["options"] == "domestic-buildout, frontier-api, hosted-open-weight"
     assert prompt["from_year"] == 2026
     gpu = outside.loc[("GPU", "b300")]
@@ -80,8 +80,8 @@ def test_a_long_prompt_and_an_unmeasured_gpu_are_listed(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["run", "within.yaml", "--format", "csv", "-o", "-"])
     assert result.exit_code == 0
     warnings = [line for line in result.stderr.splitlines() if line.startswith("capacity: warning: ")]
-    assert warnings[1] == ("capacity: warning: prompt lengths beyond the 10,200 tokens per request "
-                           "measured: customer-service (from 2026, up to 20,000)")
+    assert warnings[1] == ("capacity: warning: prompt lengths beyond the 20,000 tokens per request "
+                           "measured: customer-service (from 2026, up to 30,000)")
     assert warnings[2].startswith("capacity: warning: GPUs never measured: b300 (hosted-open-weight, "
                                   "from 2026: its architecture's factors apply)")
     assert result.stdout.startswith("scenario,region,option")
@@ -103,10 +103,10 @@ def test_the_default_scenario_warns_of_its_long_agentic_requests(default_plan):
     prompts = outside[outside["kind"] == "prompt length"].set_index("item")
     assert "agentic-coding" in prompts.index
     assert prompts.loc["agentic-coding", "from_year"] == 2026   # 68,000 tokens per call already
-    assert default_plan.calibration_warnings[0].startswith("outside the range of the 21 published")
+    assert default_plan.calibration_warnings[0].startswith("outside the range of the 82 published")
 
 
-@pytest.mark.parametrize("tokens", [10_200, 10_199])
+@pytest.mark.parametrize("tokens", [20_000, 19_999])
 def test_the_boundary_itself_is_inside(tmp_path, tokens):
     plan = capacity.run(_scenario(tmp_path, input_tokens=tokens))
     assert plan.outside_calibration.empty

@@ -82,7 +82,11 @@ def test_netherlands_ai_electricity_share_is_a_part_of_its_datacentre_share(defa
     share = results[(results["variable"] == "Grid|Share of consumption") & (results["year"] == 2035)
                     & (results["scenario"] == "realist")]["value"] / 100
     assert (share < published).all()
-    assert share.max() > 0.01 * published
+    # not vanishingly small either: a tenth of a percent of the data centres' share is far above
+    # a broken chain (zero). (It was 1 % before the engine re-fit: TensorRT-LLM's Hopper
+    # bandwidth share rose from 0.36 to 0.90, fitted on its KV-cache-bound TP1 measurements,
+    # which halves the 2026 fleet for the default scenario's long, KV-bound requests.)
+    assert share.max() > 0.001 * published
 
 
 def test_rental_cost_per_million_tokens_within_the_published_price_range():
