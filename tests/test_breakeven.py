@@ -88,7 +88,7 @@ def test_cli_prints_and_exports_the_table():
     assert row["lever"] == "frontier-price-trend" and row["cheapest"] == "hosted-open-weight"
     text = CliRunner().invoke(main, ["breakeven", "--year", "2030", "--lever", "frontier-price-trend"])
     assert text.stdout.splitlines()[1].startswith(
-        "  frontier-price-trend: default -0.05 1/yr -> hosted-open-weight cheapest; at -0.499")
+        "  frontier-price-trend: default -0.05 1/yr -> hosted-open-weight cheapest; at -0.5")
 
 
 def test_the_help_lists_every_lever():

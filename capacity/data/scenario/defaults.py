@@ -202,9 +202,6 @@ def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
                 _set_default(data, ("options", "frontier-api", tier, name),
                              catalog.get("api_products", product, name), used)
     _default_hosts(data, options, catalog, used)
-    offshore = _get(options, ("frontier-api", "offshore"))
-    if isinstance(offshore, dict):   # the labs' own optimised stacks: the best published engine
-        offshore.setdefault("engine", "tensorrt-llm")
     for option, row in (("frontier-api", catalog.get("api_products", str(_get(
             options, ("frontier-api", "frontier_tier", "product"))), "price_date")),
                         ("hosted-open-weight", catalog.get("gpus", str(_get(

@@ -167,9 +167,11 @@ class GpuServing(Strict):
     # after the last roadmap entry: move each year to the newest generation of that GPU's line
     # (extrapolated past the catalogue, ids like b300-x2030), or stay on the last entry
     after_roadmap: Literal["newest", "last"] = "newest"
-    # the inference engine, whose calibrated efficiency factors apply (a government team's
-    # deployment: vLLM; the labs' fleet abroad defaults to TensorRT-LLM, the best published)
-    engine: Literal["tensorrt-llm", "vllm", "sglang"] = "vllm"
+    # the inference engine, whose calibrated efficiency factors apply; TensorRT-LLM by default:
+    # the engine behind NVIDIA's supported enterprise serving (NIM) and the best-measured one
+    # (vLLM and SGLang have too few published NVIDIA results to carry a default; assumptions/
+    # calibration-notes.md)
+    engine: Literal["tensorrt-llm", "vllm", "sglang"] = "tensorrt-llm"
 
 
 class OwnerCost(Strict):
