@@ -296,7 +296,7 @@ def _fit_factors(rows: pd.DataFrame, tables: Tables, usable_hbm: float, groups: 
 
 
 def write(result: Fit, calibration_path: Path | None = None,
-          efficiency_path: Path | None = None, date: str = "2026-11-30") -> None:
+          efficiency_path: Path | None = None, date: str = "2026-12-01") -> None:
     """Write the fitted factors to efficiency.csv and the model's errors into calibration.csv."""
     if calibration_path is None or efficiency_path is None:
         library = assumptions_dir()
@@ -323,8 +323,8 @@ def write(result: Fit, calibration_path: Path | None = None,
                 "value": f"{value * 1e6:g}" if overhead else f"{value:.2f}",
                 "unit": "us" if overhead else "", "low": "", "high": "",
                 "source": "capacity calibrate: fit to published throughput measurements "
-                          "(MLPerf Inference v4.1-v6.1 datacenter results; TensorRT-LLM, vLLM, "
-                          "SGLang and AMD ROCm performance pages; third-party benchmarks), "
+                          "(MLPerf Inference v4.1-v6.1 datacenter results; TensorRT-LLM, vLLM "
+                          "and SGLang documentation and blogs; third-party benchmarks), "
                           "assumptions/calibration.csv",
                 "url": "assumptions/calibration.csv", "source_date": date,
                 "notes": f"fitted on {len(fitted_on)} measurements ({', '.join(fitted_on)}); "
