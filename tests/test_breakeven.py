@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import capacity
-from capacity.analysis.breakeven import GRID_POINTS, PASSES, breakeven
+from capacity.analysis.breakeven import breakeven
 from capacity.cli import main
 
 
