@@ -256,7 +256,7 @@ def write_whatif(sheet, book, plan) -> None:
         rent = w.line(f"hosted-open-weight: {tier} tier rent",
                       f"=({baseline}*{reserved}+({count}-{baseline})*{share}*{rental})*{seconds}/3600",
                       "USD/yr", fmt="#,##0")
-        tier_prices = {kind: w.line(f"host price of the {tier} tier model: {kind} (at its price year)",
+        tier_prices = {kind: w.line(f"host price of the {tier} tier model: {kind.replace('_', ' ')} (at its price year)",
                                     f(f"ho_{tier}_host_{kind}_price") * 1e6, "USD/Mtok")
                        for kind in ("input", "cached_input", "output")}
         first_row, last_row = top + t * len(picked), top + (t + 1) * len(picked) - 1
@@ -387,7 +387,7 @@ def write_whatif(sheet, book, plan) -> None:
         w.line(f"{option}: cost", f"={total}", "USD/yr", f"{key}_cost", fmt="#,##0")
         w.line(f"{option}: cost per million tokens", f"={total}/{tokens}*1000000", "USD/Mtok",
                f"{key}_usd_per_mtok")
-    sheet.column_dimensions["A"].width = 48
+    sheet.column_dimensions["A"].width = 72   # the longest label, "…: open tier bought per token (1) or rented (0)"
     sheet.column_dimensions["B"].width = 22
     for column in "CDEFGHIJKLMNO":
         sheet.column_dimensions[column].width = 16
