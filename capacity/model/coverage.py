@@ -76,7 +76,8 @@ def outside_calibration(throughput: pd.DataFrame, catalog: Catalog,
                       served[["gpu_bought", "option", "use_case", "year"]].rename(
                           columns={"gpu_bought": "gpu"})])
     unmeasured = gpus[~gpus["gpu"].isin(calibrated.gpus)]
-    base = unmeasured["gpu"].map(lambda gpu: (generations.base_of(str(gpu)) or ("", 0))[0])
+    bases = {gpu: (generations.base_of(str(gpu)) or ("", 0))[0] for gpu in unmeasured["gpu"].unique()}
+    base = unmeasured["gpu"].map(bases)
     for gpu, group in unmeasured[base == ""].groupby("gpu", sort=True):
         findings.append(("GPU", str(gpu), "its architecture's factors apply",
                          ", ".join(sorted(calibrated.gpus)), group))

@@ -391,7 +391,7 @@ def rent_floor(rows: pd.DataFrame, tables: Tables) -> np.ndarray:
         per_year / SECONDS_PER_YEAR + watts * _f(rows, "ho_pue") * electricity)
 
 
-def _rented_by_tier(cells, rented: dict, year_round: np.ndarray) -> dict[str, np.ndarray]:
+def _rented_by_tier(rented: dict, year_round: np.ndarray) -> dict[str, np.ndarray]:
     """A rented fleet by tier (S, T, Y): a reserved baseline sized to the average load, topped
     up on demand to the peak-sized fleet for the peak hours (or, with `year_round`, the
     peak-sized fleet reserved all year), and what it holds and draws on average.
@@ -444,14 +444,14 @@ def hosted_open_weight(rows, tables, cells, work) -> dict[str, np.ndarray]:
     tput = tier_throughput(rows, tables, work, "ho")
     rented = _yearly_fleet(rows, tables, cells, work, tput, "ho_gpu", "ho_pue")
     year_round = cells.series_value(_f(rows, "ho_year_round"))[:, None, :] > 0.5
-    by_tier = _rented_by_tier(cells, rented, year_round)
+    by_tier = _rented_by_tier(rented, year_round)
     market = cells.series_value(_f(rows, "ho_rental_price") * _price_factor(
         rows, cells, "ho_rental_price_change", "ho_rent_year"))[:, None, :]
     floor = cells.series_value(rent_floor(rows, tables))[:, None, :]
     ratio = cells.series_value(_f(rows, "ho_reserved_price_ratio"))[:, None, :]
     on_demand, reserved = np.fmax(market, floor), np.fmax(market * ratio, floor)
-    seconds = lambda b: (b["baseline"], b["burst"] * b["burst_share"])
-    base_s, burst_s = seconds(by_tier)
+    # GPU-years held: the baseline all year, the burst for its share of the year
+    base_s, burst_s = by_tier["baseline"], by_tier["burst"] * by_tier["burst_share"]
     rent = (base_s * reserved + burst_s * on_demand) * SECONDS_PER_YEAR
     at_market = (base_s * np.where(np.isnan(market), reserved, market * ratio)
                  + burst_s * np.where(np.isnan(market), on_demand, market)) * SECONDS_PER_YEAR

@@ -41,7 +41,7 @@ def _roadmap(settings, years: np.ndarray, first_year: int, catalog: Catalog) -> 
     head_release = _release_year(catalog, np.array([head], dtype=object))[0]
     shipped = np.minimum(years, generations.LAST_EXTRAPOLATED_YEAR)
     newest = np.where(shipped > head_release,
-                      pd.Series(shipped).map(lambda y: generations.extrapolated_id(head, int(y))).to_numpy(object),
+                      (head + generations.SEPARATOR + pd.Series(shipped.astype(int)).astype(str)).to_numpy(object),
                       head)
     newer = _release_year(catalog, newest) > _release_year(catalog, chosen)
     return np.where((years > last_year) & newer, newest, chosen)
