@@ -317,7 +317,30 @@ def assumptions_list(table, files) -> None:
     """
     catalog = _catalog(files)
     for row in catalog.all_rows(table):
-        click.echo(f"{row.key:<58} {_value_text(row):<40} {row.source[:70]} ({row.source_date})")
+        click.echo(f"{row.key:<58} {_value_text(row):<40} {row.quality or 'unrated':<9} "
+                   f"{row.source[:70]} ({row.source_date})")
+
+
+@assumptions.command("sources")
+@click.option("--weak", is_flag=True, help="List every row citing a weak or denied source.")
+def assumptions_sources(weak) -> None:
+    """Count the library's rows by source quality, and check every cited URL against the source
+    policy (assumptions/source-policy.csv).
+
+    \b
+    Examples:
+      capacity assumptions sources
+      capacity assumptions sources --weak
+    """
+    from .data.sources import audit, quality_counts
+    click.echo(quality_counts().to_string())
+    if weak:
+        frame = audit()
+        flagged = frame[frame["verdict"] != "ok"]
+        for record in flagged.itertuples():
+            kept = "explained" if record.explained else "UNEXPLAINED"
+            click.echo(f"{record.file}:{record.line} {record.id}:{record.what} {record.verdict} "
+                       f"({kept}) {record.url}\n    {record.reason}")
 
 
 @assumptions.command("show")
@@ -341,7 +364,8 @@ def assumptions_show(identifier, files) -> None:
         raise InputError(None, "identifier", repr(identifier), "TABLE:ID:PARAMETER or an item id",
                          f"did you mean {close[0]!r}?" if close else None)
     for row in rows:
-        click.echo(f"{row.key}\n  value:  {_value_text(row)}\n  source: {row.source}\n"
+        click.echo(f"{row.key}\n  value:  {_value_text(row)}\n  quality: {row.quality or 'unrated'}\n"
+                   f"  source: {row.source}\n"
                    f"  url:    {row.url}\n  date:   {row.source_date}\n"
                    f"  file:   {row.file}:{row.line}" + (f"\n  notes:  {row.notes}" if row.notes else ""))
 

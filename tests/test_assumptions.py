@@ -1,6 +1,7 @@
 """The assumption library: every row checked on loading; malformed rows refused with a location."""
 
 import math
+import re
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ from capacity.data.paths import assumptions_dir
 from capacity.data.schema import TABLES
 
 HEADER = ",".join(COLUMNS)
-GOOD = "h100-sxm,board_power,700,W,,,NVIDIA,https://example.org/h100,2023,"
+GOOD = "h100-sxm,board_power,700,W,,,NVIDIA,https://example.org/h100,2023,primary,"
 
 
 def test_every_table_loads_and_every_row_has_a_unit_source_and_date():
@@ -56,12 +57,12 @@ def test_the_library_covers_what_the_issue_lists():
 
 
 @pytest.mark.parametrize("row, column, expected", [
-    ("h100-sxm,board_power,700,GB,,,NVIDIA,u,2023,", "column 'unit'", "a unit of W"),
-    ("h100-sxm,board_power,700,W,800,900,NVIDIA,u,2023,", "column 'low'", "low <= value <= high"),
-    ("h100-sxm,board_power,700,W,,,,u,2023,", "column 'source'", "publisher and title"),
-    ("h100-sxm,board_power,seven hundred,W,,,NVIDIA,u,2023,", "column 'value'", "a number"),
-    ("h100-sxm,board_powr,700,W,,,NVIDIA,u,2023,", "column 'parameter'", "did you mean 'board_power'"),
-    ("h100-sxm,board_power,700,W,,,NVIDIA,u,,", "column 'source_date'", "a value"),
+    ("h100-sxm,board_power,700,GB,,,NVIDIA,u,2023,primary,", "column 'unit'", "a unit of W"),
+    ("h100-sxm,board_power,700,W,800,900,NVIDIA,u,2023,primary,", "column 'low'", "low <= value <= high"),
+    ("h100-sxm,board_power,700,W,,,,u,2023,primary,", "column 'source'", "publisher and title"),
+    ("h100-sxm,board_power,seven hundred,W,,,NVIDIA,u,2023,primary,", "column 'value'", "a number"),
+    ("h100-sxm,board_powr,700,W,,,NVIDIA,u,2023,primary,", "column 'parameter'", "did you mean 'board_power'"),
+    ("h100-sxm,board_power,700,W,,,NVIDIA,u,,primary,", "column 'source_date'", "a value"),
 ])
 def test_malformed_row_is_refused_naming_file_row_and_column(tmp_path, row, column, expected):
     path = tmp_path / "gpus.csv"
@@ -73,6 +74,26 @@ def test_malformed_row_is_refused_naming_file_row_and_column(tmp_path, row, colu
     assert expected in message
 
 
+@pytest.mark.parametrize("quality, notes, expected", [
+    ("good", "", "column 'quality': found 'good'; expected one of primary, secondary, estimate"),
+    ("", "", "column 'quality': found an empty cell"),
+    ("estimate", "seems about right", "column 'notes': found 'seems about right'; expected an "
+                                      "estimate's derivation, starting 'estimate:'"),
+])
+def test_a_rows_quality_mark_is_checked(tmp_path, quality, notes, expected):
+    path = tmp_path / "gpus.csv"
+    path.write_text(f"{HEADER}\nh100-sxm,board_power,700,W,,,NVIDIA,u,2023,{quality},{notes}\n")
+    with pytest.raises(InputError, match=re.escape(f"{path}:2: {expected}")):
+        read_table(path, "gpus")
+
+
+def test_a_users_file_may_leave_the_quality_column_out(tmp_path):
+    path = tmp_path / "gpus.csv"
+    path.write_text(",".join(c for c in COLUMNS if c != "quality")
+                    + "\nh100-sxm,board_power,700,W,,,NVIDIA,u,2023,\n")
+    assert [row.quality for row in read_table(path, "gpus")] == [""]
+
+
 def test_duplicate_identifier_is_refused(tmp_path):
     path = tmp_path / "gpus.csv"
     path.write_text(f"{HEADER}\n{GOOD}\n{GOOD}\n")
@@ -82,7 +103,7 @@ def test_duplicate_identifier_is_refused(tmp_path):
 
 def test_cli_refuses_a_malformed_file_with_exit_code_2(tmp_path):
     path = tmp_path / "gpus.csv"
-    path.write_text(f"{HEADER}\nh100-sxm,board_power,700,GB,,,NVIDIA,u,2023,\n")
+    path.write_text(f"{HEADER}\nh100-sxm,board_power,700,GB,,,NVIDIA,u,2023,primary,\n")
     process = subprocess.run([sys.executable, "-m", "capacity.cli", "assumptions", "list", "--file",
                               str(path)], capture_output=True, text=True)
     assert process.returncode == 2 and "Traceback" not in process.stderr
@@ -101,7 +122,7 @@ def test_cli_lists_and_shows_values_units_ranges_and_sources():
 def test_a_users_file_overrides_a_library_row_without_editing_the_package(tmp_path):
     quote = tmp_path / "gpus.csv"
     quote.write_text(f"{HEADER}\nh100-sxm,rental_price,2.2125,USD/GPU/h,,,Ministry tender,"
-                     "tender 2026/17,2026-10,national quote: three quarters of the library median, above the rent floor\n")
+                     "tender 2026/17,2026-10,primary,national quote: three quarters of the library median, above the rent floor\n")
     scenario = tmp_path / "nl.yaml"
     scenario.write_text((assumptions_dir() / "scenarios" / "netherlands.yaml").read_text()
                         + "\nassumptions: [gpus.csv]\n")
@@ -121,7 +142,7 @@ def test_evidence_files_name_a_source_and_a_date_on_every_row(name):
 
     from capacity.data.units import unit
     frame = pd.read_csv(assumptions_dir() / name, dtype=str, keep_default_na=False)
-    for column in ("source", "url", "source_date"):
+    for column in ("source", "url", "source_date", "quality"):
         empty = frame.loc[frame[column].str.strip() == "", "id"].tolist()
         assert not empty, (name, column, empty)
     if "unit" in frame:

@@ -23,8 +23,15 @@ from .paths import assumptions_dir
 from .schema import TABLES, Parameter, efficiency_id_problem
 from .units import convert, describe_unit, to_magnitude
 
-COLUMNS = ["id", "parameter", "value", "unit", "low", "high", "source", "url", "source_date", "notes"]
+COLUMNS = ["id", "parameter", "value", "unit", "low", "high", "source", "url", "source_date", "quality",
+           "notes"]
 REQUIRED = ["id", "parameter", "value", "source", "url", "source_date"]
+QUALITIES = ("primary", "secondary", "estimate")
+"""How good a row's evidence is: ``primary`` (the publisher of the figure: a vendor's datasheet, a
+provider's price page, a statistics office), ``secondary`` (a reputable report or compilation
+citing one) or ``estimate`` (no published figure; the notes give the derivation)."""
+OPTIONAL = ("quality", "notes")
+"""Columns a user's own file may leave out (its rows are then marked unrated)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class Row:
     source: str
     url: str
     source_date: str
+    quality: str                # primary, secondary, estimate; "" when a user file has no column
     notes: str
     file: str
     line: int
@@ -81,7 +89,7 @@ def read_table(path: Path, table: str) -> list[Row]:
                          "a readable assumption CSV file") from None
     with handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or []) and c not in OPTIONAL]
         if missing:
             raise InputError(f"{path}:1", "header", ",".join(reader.fieldnames or []),
                              "the columns " + ",".join(COLUMNS))
@@ -94,6 +102,13 @@ def read_table(path: Path, table: str) -> list[Row]:
                     raise InputError(where, f"column {column!r}", "an empty cell",
                                      "a value" if column != "source" else
                                      "the publisher and title of the source")
+            quality = record.get("quality", "")
+            if "quality" in (reader.fieldnames or []) and quality not in QUALITIES:
+                raise InputError(where, "column 'quality'", repr(quality) if quality else "an empty cell",
+                                 "one of " + ", ".join(QUALITIES))
+            if quality == "estimate" and not record.get("notes", "").lower().startswith("estimate"):
+                raise InputError(where, "column 'notes'", repr(record.get("notes", "")[:40]),
+                                 "an estimate's derivation, starting 'estimate:'")
             row_id, parameter = record["id"], record["parameter"]
             spec = _parameter_spec(table, row_id, parameter)
             if spec is None:
@@ -127,7 +142,7 @@ def read_table(path: Path, table: str) -> list[Row]:
                     raise InputError(where, "column 'high'", f"{record['high']} below the value "
                                      f"{record['value']}", "low <= value <= high")
             rows.append(Row(table, row_id, parameter, value, low, high, unit_text, record["value"],
-                            record["source"], record["url"], record["source_date"],
+                            record["source"], record["url"], record["source_date"], quality,
                             record.get("notes", ""), str(path), line))
     return rows
 

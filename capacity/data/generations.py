@@ -97,7 +97,8 @@ def extrapolated_rows(catalog: Catalog) -> list[Row]:
 
             def derived(parameter: str, value, given: str, unit: str, notes: str, source: Row) -> Row:
                 return Row("gpus", gpu, parameter, value, math.nan, math.nan, unit, given,
-                           source.source, source.url, source.source_date, notes, source.file, source.line)
+                           source.source, source.url, source.source_date, "estimate", notes, source.file,
+                           source.line)
 
             rows.append(derived("release_year", float(year), str(year), "",
                                 derivation, catalog.get("gpus", base, "release_year")))
