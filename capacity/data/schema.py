@@ -134,6 +134,9 @@ TABLES: dict[str, dict[str, Parameter]] = {
                                                         "price after it ships"),
         "demand.working_days_per_year": _p("day/yr", "working days a year"),
         "demand.peak_to_average": _p("", "working-hours peak over the daily mean load"),
+        "demand.reference_ai_user_share": _p("", "share of the working-age population using "
+                                                 "generative AI where the use-case adoption "
+                                                 "curves were observed"),
         "demand.token_growth_years": _p("yr", "years the growth of tokens per request lasts"),
         "api.cached_input_share": _p("", "share of input tokens billed at the cached price"),
         "offshore.grid_co2_intensity": _p("kg/J", "CO2 intensity of the grid abroad"),
@@ -152,9 +155,25 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "electricity_price": _p("USD/J", "industrial electricity price"),
         "grid_co2_intensity": _p("kg/J", "CO2 intensity of electricity"),
         "datacenter_electricity_share": _p("", "share of electricity used by data centres"),
+        "workforce_share_managers": _p("", "share of employed persons in ISCO-08 major group 1 "
+                                           "(managers)"),
+        "workforce_share_professionals": _p("", "share of employed persons in ISCO-08 major group 2 "
+                                                "(professionals)"),
+        "workforce_share_technicians": _p("", "share of employed persons in ISCO-08 major group 3 "
+                                              "(technicians and associate professionals)"),
+        "workforce_share_clerical": _p("", "share of employed persons in ISCO-08 major group 4 "
+                                           "(clerical support workers)"),
+        "workforce_share_ict_professionals": _p("", "share of employed persons in ISCO-08 sub-major "
+                                                    "group 25 (ICT professionals)"),
+        "internet_user_share": _p("", "share of the population using the internet"),
+        "ai_user_share": _p("", "share of the working-age population using generative AI"),
+        "datacenter_construction_cost": _p("USD/W", "cost of building a data centre per W of IT "
+                                                    "load (shell, power, cooling)"),
     },
     "use_cases": {
-        "user_base": _p(TEXT, "population or workforce"),
+        "user_base": _p(TEXT, "the population the user share applies to: population, "
+                              "online-population, workforce, desk-workers, professionals, "
+                              "clerical-workers or ict-professionals"),
         "user_share": _p("", "share of the base who are potential users"),
         "adoption_2025": _p("", "share of potential users active in 2025"),
         "adoption_midpoint_year": _p("", "year adoption reaches half of the potential users"),
@@ -173,5 +192,7 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "turns_per_session": _p("", "model calls per request, when a request is a session"),
         "context_growth_per_turn": _p("token", "tokens a session's context grows by per call"),
         "session_length_dispersion": _p("", "E[T^2] / E[T]^2 of calls per session"),
+        "active_days_per_year": _p("day/yr", "days a year the use case runs (consumer use: every "
+                                             "day; work use: the region's working days)"),
     },
 }
