@@ -133,7 +133,6 @@ class UseCase(Strict):
     """Who uses AI for what, how often and how heavily."""
 
     archetype: str | None = None
-    enabled: bool = True          # false: left out of the run (national demand without it)
     users: Count | None = None
     user_base: Literal[USER_BASES] | None = None
     user_share: Fraction | None = None
@@ -155,6 +154,7 @@ class UseCase(Strict):
     session_length_dispersion: Q("", ge=1.0) = 1.0
     # days a year it runs: consumer use every day; work use (None) the region's working days
     active_days_per_year: Q("day/yr", gt=0.0, le=366.0) | None = None
+    enabled: bool = True          # false: left out of the run (national demand without it)
 
     @model_validator(mode="after")
     def _who(self) -> "UseCase":
