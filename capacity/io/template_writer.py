@@ -203,7 +203,7 @@ def _instructions(sheet) -> None:
         ("    one row per variant (worldview realist or maximalist); each becomes a scenario in the results.", False),
         ("Region: one row per country or region (ISO code, e.g. NLD); its statistics default to assumptions/countries.csv.", False),
         ("Use cases: one row per use case; the id, or the archetype column, names an archetype of assumptions/use_cases.csv.", False),
-        ("    Give users, or user_base (population|workforce) with user_share. Row 2 gives each column's unit.", False),
+        ("    Give users, or user_base (population, online-population, workforce, desk-workers, professionals, clerical-workers or ict-professionals) with user_share; enabled: FALSE leaves a use case out. Row 2 gives each column's unit.", False),
         ("Options: the three ways to supply the demand (frontier-api, hosted-open-weight, domestic-buildout),", False),
         ("    the fleet and finance settings, and the GPU roadmap (the GPU rented or bought from a year on).", False),
         ("Lists: the allowed ids (used by the drop-downs); not read.", False),

@@ -32,7 +32,8 @@ ROW_COLUMNS = {
     "potential_users": "people who could use it [1]",
     "adoption": "share of potential users active; NaN to use the logistic curve [1]",
     "adoption_saturation": "[1]", "adoption_midpoint_year": "[yr]", "adoption_steepness": "[1/yr]",
-    "requests_per_user_per_day": "[1/day]", "working_days_per_year": "[day/yr]",
+    "requests_per_user_per_day": "[1/day]", "working_days_per_year": "the region's [day/yr]",
+    "active_days_per_year": "days a year the use case runs [day/yr]",
     "demand_scale": "multiplies every use case's requests [1]",
     "input_tokens": "per request in the first year [token]",
     "output_tokens": "per request in the first year, reasoning included [token]",
@@ -167,9 +168,9 @@ def workload(rows: pd.DataFrame) -> dict[str, np.ndarray]:
                                                  _f(rows, "adoption_steepness")),
                         _f(rows, "adoption"))
     users = demand.active_users(_f(rows, "potential_users"), 1.0, adoption)
-    working_days = _f(rows, "working_days_per_year")
+    active_days = _f(rows, "active_days_per_year")
     requests = demand.requests_per_year(users, _f(rows, "requests_per_user_per_day"),
-                                        working_days) * _f(rows, "demand_scale")
+                                        active_days) * _f(rows, "demand_scale")
     first_context = demand.tokens_per_request(_f(rows, "input_tokens"), _f(rows, "token_growth"), since)
     output_per_call = demand.tokens_per_request(_f(rows, "output_tokens"), _f(rows, "token_growth"), since)
     turns = _f(rows, "turns_per_session")
@@ -187,7 +188,7 @@ def workload(rows: pd.DataFrame) -> dict[str, np.ndarray]:
         # what one model call (turn) reads and writes: what the throughput model serves
         "input_per_call": input_per_call, "output_per_call": output_per_call,
         "input_tokens": input_tokens, "output_tokens": output_tokens,
-        "peak_output_rate": demand.peak_rate(output_tokens, working_days[:, None],
+        "peak_output_rate": demand.peak_rate(output_tokens, active_days[:, None],
                                              _f(rows, "peak_to_average")[:, None]),
         "average_output_rate": demand.average_rate(output_tokens),
         "cached_input_share": _f(rows, "cached_input_share"),

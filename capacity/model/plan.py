@@ -125,7 +125,7 @@ class Plan:
             "value": row.value_given, "unit": row.unit_given,
             "low": row.given(row.low), "high": row.given(row.high), "source": row.source,
             "url": row.url,
-            "source_date": row.source_date, "notes": row.notes,
+            "source_date": row.source_date, "quality": row.quality or "unrated", "notes": row.notes,
             "used_for": ", ".join(sorted(set(paths)))} for key, (row, paths) in sorted(used.items())]
         return pd.DataFrame.from_records(records)
 

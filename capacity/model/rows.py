@@ -102,8 +102,7 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     def base(region, use_case) -> float:
         if use_case.users is not None:
             return use_case.users
-        population = region.population if use_case.user_base == "population" else region.workforce
-        return population * use_case.user_share
+        return region.base(use_case.user_base) * use_case.user_share
 
     pairs = pd.MultiIndex.from_product([regions, use_cases])
     potential = pd.Series([base(case.regions[r], case.use_cases[u]) for r, u in pairs], index=pairs)
@@ -119,6 +118,12 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     out["adoption_saturation"] = [np.nan if a is None else a.saturation for a in logistic]
     out["adoption_midpoint_year"] = [np.nan if a is None else a.midpoint_year for a in logistic]
     out["adoption_steepness"] = [np.nan if a is None else a.steepness for a in logistic]
+    reference = case.demand.reference_ai_user_share
+    ai_users = per_region(lambda r: np.nan if r.ai_user_share is None else r.ai_user_share).astype(float)
+    if case.demand.country_adoption and reference is not None:
+        out["adoption_midpoint_year"] = country_midpoint(
+            out["adoption_saturation"].to_numpy(float), out["adoption_midpoint_year"].to_numpy(float),
+            out["adoption_steepness"].to_numpy(float), ai_users / reference)
     for name in ("requests_per_user_per_day", "input_tokens", "token_growth", "token_growth_years",
                  "frontier_share", "peak_to_average", "cached_input_share", "turns_per_session",
                  "context_growth_per_turn", "session_length_dispersion"):
@@ -129,6 +134,10 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     for name in ("working_days_per_year", "electricity_consumption", "peak_demand",
                  "electricity_price", "grid_co2_intensity"):
         out[name] = per_region(lambda r, n=name: getattr(r, n)).astype(float)
+    # a use case runs on its own days a year (consumer use: every day), else on working days
+    own_days = per_use_case(lambda u: np.nan if u.active_days_per_year is None
+                            else u.active_days_per_year).astype(float)
+    out["active_days_per_year"] = np.where(np.isnan(own_days), out["working_days_per_year"], own_days)
 
     # fleet and finance
     for name in ("target_utilisation", "redundancy", "usable_hbm_fraction", "max_batch_size",
@@ -195,6 +204,24 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     out["fa_serving_server_capex"] = generation_price(catalog, offshore, year_of, change, fa.offshore.gpu,
                                                       fa.serving_cost.server_capex, first)
     return out
+
+
+ADOPTION_OBSERVED_YEAR = 2025
+"""The year the library's adoption curves (`use_cases.csv` adoption_2025) and the countries' AI
+user shares were observed."""
+
+
+def country_midpoint(saturation, midpoint_year, steepness, ratio):
+    """Adoption midpoints moved so that a country's adoption in the observed year is `ratio`
+    times the curve's [yr]: from ``A = s / (1 + exp(-k (y - t0)))``, the curve through
+    ``A' = ratio A`` (kept below 99 % of saturation) has ``t0' = y + ln(s / A' - 1) / k``. The
+    country then converges on the same saturation, later (ratio < 1) or sooner. A NaN ratio (no
+    AI user share) leaves the midpoint as it is."""
+    observed = saturation / (1.0 + np.exp(-steepness * (ADOPTION_OBSERVED_YEAR - midpoint_year)))
+    target = np.minimum(ratio * observed, 0.99 * saturation)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        moved = ADOPTION_OBSERVED_YEAR + np.log(saturation / target - 1.0) / steepness
+    return np.where(np.isfinite(moved), moved, midpoint_year)
 
 
 def _catalog_value(catalog: Catalog, gpus: np.ndarray, parameter: str) -> np.ndarray:

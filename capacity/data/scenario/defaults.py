@@ -18,6 +18,7 @@ OPTION_DEFAULTS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("fleet", "idle_power_fraction"): ("defaults", "server", "idle_power_fraction"),
     ("fleet", "generation_price_change"): ("defaults", "trend", "gpu_generation_price_change"),
     ("finance", "discount_rate"): ("defaults", "finance", "discount_rate_public"),
+    ("demand", "reference_ai_user_share"): ("defaults", "demand", "reference_ai_user_share"),
     ("options", "frontier-api", "frontier_tier", "price_change"):
         ("defaults", "trend", "frontier_api_price_change"),
     ("options", "frontier-api", "open_tier", "price_change"):
@@ -62,7 +63,10 @@ OPTION_DEFAULTS.update({
                                             ("options", "hosted-open-weight", "rent_floor"))
     for name, source in OWNER_COST_DEFAULTS.items()})
 REGION_FIELDS = ("name", "population", "workforce", "electricity_consumption", "peak_demand",
-                 "electricity_price", "grid_co2_intensity")
+                 "electricity_price", "grid_co2_intensity", "workforce_share_managers",
+                 "workforce_share_professionals", "workforce_share_technicians",
+                 "workforce_share_clerical", "workforce_share_ict_professionals",
+                 "internet_user_share", "ai_user_share")
 USE_CASE_FIELDS = {  # scenario field -> use_cases.csv parameter ({w}: the worldview)
     "user_base": "user_base", "user_share": "user_share",
     "requests_per_user_per_day": "requests_per_user_per_day",
@@ -71,6 +75,7 @@ USE_CASE_FIELDS = {  # scenario field -> use_cases.csv parameter ({w}: the world
     "frontier_share": "frontier_share_{w}", "peak_to_average": "peak_to_average",
     "turns_per_session": "turns_per_session", "context_growth_per_turn": "context_growth_per_turn",
     "session_length_dispersion": "session_length_dispersion",
+    "active_days_per_year": "active_days_per_year",
 }
 
 
@@ -148,10 +153,21 @@ def _default_hosts(data: dict, options: dict, catalog: Catalog, used: dict[tuple
             used[("options", "hosted-open-weight", "host_price_year")] = date
 
 
+def _default_construction_cost(data: dict, catalog: Catalog, used: dict[tuple, Row]) -> None:
+    """A one-country scenario builds at that country's data-centre construction cost (the
+    library's cost per W of IT load stands in for a scenario of several regions)."""
+    regions = data.get("regions")
+    if isinstance(regions, dict) and len(regions) == 1:
+        code = next(iter(regions))
+        _set_default(data, ("options", "domestic-buildout", "facility_capex"),
+                     catalog.get("countries", str(code), "datacenter_construction_cost"), used)
+
+
 def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
     """Complete a raw scenario (in place) from the assumption library; return what was used."""
     used: dict[tuple, Row] = {}
     worldview = data.get("worldview", "realist")
+    _default_construction_cost(data, catalog, used)
     for path, (table, row_id, parameter) in OPTION_DEFAULTS.items():
         _set_default(data, path, catalog.get(table, row_id, parameter), used)
     for code, region in (data.get("regions") or {}).items():

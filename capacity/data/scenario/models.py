@@ -77,6 +77,48 @@ class Region(Strict):
     electricity_price: Q("USD/kWh", "USD/J", ge=0.0)
     grid_co2_intensity: Q("g/kWh", "kg/J", ge=0.0)
     working_days_per_year: Q("day/yr", gt=0.0, le=366.0)
+    # who works where (ISCO-08 shares of employed persons), who is online and who uses AI:
+    # what the occupational user bases and the country's adoption are computed from
+    workforce_share_managers: Fraction | None = None
+    workforce_share_professionals: Fraction | None = None
+    workforce_share_technicians: Fraction | None = None
+    workforce_share_clerical: Fraction | None = None
+    workforce_share_ict_professionals: Fraction | None = None
+    internet_user_share: Fraction | None = None
+    ai_user_share: Fraction | None = None
+
+    def base(self, user_base: str) -> float | None:
+        """The number of people in a use case's user base, or None when a share it needs is
+        missing: ``desk-workers`` are ISCO-08 major groups 1-4, ``professionals`` group 2,
+        ``clerical-workers`` group 4, ``ict-professionals`` sub-major group 25; the
+        ``online-population`` is the population times the internet user share."""
+        shares = {"workforce": (1.0,),
+                  "desk-workers": (self.workforce_share_managers, self.workforce_share_professionals,
+                                   self.workforce_share_technicians, self.workforce_share_clerical),
+                  "professionals": (self.workforce_share_professionals,),
+                  "clerical-workers": (self.workforce_share_clerical,),
+                  "ict-professionals": (self.workforce_share_ict_professionals,)}
+        if user_base == "population":
+            return self.population
+        if user_base == "online-population":
+            return None if self.internet_user_share is None else self.population * self.internet_user_share
+        parts = shares[user_base]
+        if self.workforce is None or any(part is None for part in parts):
+            return None
+        return self.workforce * sum(parts)
+
+
+USER_BASES = ("population", "online-population", "workforce", "desk-workers", "professionals",
+              "clerical-workers", "ict-professionals")
+USER_BASE_NEEDS = {"online-population": ("internet_user_share",),
+                   "workforce": ("workforce",),
+                   "desk-workers": ("workforce", "workforce_share_managers",
+                                    "workforce_share_professionals", "workforce_share_technicians",
+                                    "workforce_share_clerical"),
+                   "professionals": ("workforce", "workforce_share_professionals"),
+                   "clerical-workers": ("workforce", "workforce_share_clerical"),
+                   "ict-professionals": ("workforce", "workforce_share_ict_professionals")}
+"""The region fields each user base is computed from."""
 
 
 class LogisticAdoption(Strict):
@@ -92,7 +134,7 @@ class UseCase(Strict):
 
     archetype: str | None = None
     users: Count | None = None
-    user_base: Literal["population", "workforce"] | None = None
+    user_base: Literal[USER_BASES] | None = None
     user_share: Fraction | None = None
     adoption: LogisticAdoption | dict[int, Fraction]
     requests_per_user_per_day: Q("1/day", ge=0.0)
@@ -110,12 +152,15 @@ class UseCase(Strict):
     turns_per_session: Q("", ge=1.0) = 1.0
     context_growth_per_turn: Q("token", ge=0.0) = 0.0
     session_length_dispersion: Q("", ge=1.0) = 1.0
+    # days a year it runs: consumer use every day; work use (None) the region's working days
+    active_days_per_year: Q("day/yr", gt=0.0, le=366.0) | None = None
+    enabled: bool = True          # false: left out of the run (national demand without it)
 
     @model_validator(mode="after")
     def _who(self) -> "UseCase":
         if self.users is None and (self.user_base is None or self.user_share is None):
             raise ValueError("found neither users nor user_base with user_share; expected a "
-                             "number of users, or user_base (population|workforce) and user_share")
+                             "number of users, or user_base (" + "|".join(USER_BASES) + ") and user_share")
         return self
 
 
@@ -261,6 +306,10 @@ class Demand(Strict):
     """Scenario-wide demand knobs."""
 
     scale: Q("", gt=0.0) = 1.0   # multiplies every use case's requests (a sensitivity)
+    # a country's adoption runs ahead or behind the curves observed where AI use is common, in
+    # the ratio of its AI user share to theirs (`ai_user_share` / `reference_ai_user_share`)
+    country_adoption: bool = True
+    reference_ai_user_share: Q("", gt=0.0, le=1.0) | None = None
 
 
 class Case(Strict):

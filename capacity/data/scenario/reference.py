@@ -19,6 +19,11 @@ def field_reference() -> str:
         "use_cases.<id>.cached_input_share": "`use_cases:<archetype>:cached_input_share`, else "
                                               "`defaults:api:cached_input_share`",
         "options.hosted-open-weight.rental_price": "`gpus:<gpu>:rental_price`",
+        "options.domestic-buildout.facility_capex": "one region: `countries:<id>:datacenter_"
+                                                    "construction_cost`; else `defaults:facility:"
+                                                    "capex_per_mw_it`",
+        "use_cases.<id>.active_days_per_year": "`use_cases:<archetype>:active_days_per_year`, "
+                                               "else the region's working days",
         "options.hosted-open-weight.price_year": "year of that price's source",
         "options.domestic-buildout.server_capex": "`gpus:<gpu>:server_cost`",
         "options.frontier-api.serving_cost.server_capex": "`gpus:<offshore gpu>:server_cost`",

@@ -13,7 +13,7 @@ from ..catalog import Catalog, Row
 from ..errors import InputError
 from .. import generations
 from .defaults import _get, fill_defaults
-from .models import Case, UnitSpec
+from .models import USER_BASE_NEEDS, Case, UnitSpec
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
@@ -118,6 +118,12 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
             first.args = (f"{first.args[0]} (and {len(errors) - 1} more problem"
                           f"{'s' if len(errors) > 2 else ''})",)
         raise first from None
+    enabled = {name: use_case for name, use_case in case.use_cases.items() if use_case.enabled}
+    if not enabled:
+        line = _line_for(lines, ("use_cases",), variant_prefix)
+        raise InputError(f"{source}:{line}" if line else source, "use_cases",
+                         "every use case disabled (enabled: false)", "at least one enabled use case")
+    case = case.model_copy(update={"use_cases": enabled})
     check_workforce(case, source, lines, variant_prefix)
     return case, used
 
@@ -178,13 +184,18 @@ def check_raw_identifiers(data: dict, source: str, lines: dict[tuple, int], cata
 
 def check_workforce(case: Case, source: str, lines: dict[tuple, int],
                     variant_prefix: tuple = ()) -> None:
-    """Refuse a use case that counts its users in a workforce its region does not give.
+    """Refuse a use case that counts its users in a population its region does not give (a
+    workforce, an occupational share, the internet user share).
     (Unknown ids are refused earlier, on the raw data: `check_raw_identifiers`.)"""
-    for code in case.regions:
+    for code, region in case.regions.items():
         for name, use_case in case.use_cases.items():
-            if use_case.user_base == "workforce" and case.regions[code].workforce is None:
-                path = ("regions", code, "workforce")
-                line = _line_for(lines, path, variant_prefix)
-                raise InputError(f"{source}:{line}" if line else source, ".".join(path),
-                                 "nothing", f"the workforce (use case {name!r} counts its users "
-                                 "as a share of it)")
+            if use_case.users is not None:
+                continue
+            for field_name in USER_BASE_NEEDS.get(use_case.user_base, ()):
+                if getattr(region, field_name) is None:
+                    path = ("regions", code, field_name)
+                    line = _line_for(lines, path, variant_prefix)
+                    raise InputError(f"{source}:{line}" if line else source, ".".join(path),
+                                     "nothing", f"the {field_name.replace('_', ' ')} (use case "
+                                     f"{name!r} counts its users as a share of its "
+                                     f"{use_case.user_base})")

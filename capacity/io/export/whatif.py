@@ -164,7 +164,7 @@ def write_whatif(sheet, book, plan) -> None:
               "cached input share", "peak-to-average", "peak output rate [token/s]",
               "mean output rate [token/s]", "rented: tokens/s per GPU", "rented: peak load [GPU]",
               "rented: mean load [GPU]", "offshore: tokens/s per GPU", "offshore: peak load [GPU]",
-              "offshore: mean load [GPU]", "API spend [USD/yr]"]
+              "offshore: mean load [GPU]", "API spend [USD/yr]", "active days [day/yr]"]
     for i, label in enumerate(header):
         sheet.cell(row=w.row, column=i + 1, value=label).font = Font(bold=True)
     w.row += 1
@@ -179,7 +179,10 @@ def write_whatif(sheet, book, plan) -> None:
                 cell = sheet.cell(row=r, column=i + 1, value=value)
                 if isinstance(value, str):
                     cell.data_type = "s"
-            sheet[f"G{r}"] = f"=D{r}/{days}/86400*F{r}"
+            # work use runs on the working days; consumer use on its own days (every day)
+            active = float(rows["active_days_per_year"].iloc[index])
+            sheet[f"P{r}"] = f"={days}" if active == f("working_days_per_year") else active
+            sheet[f"G{r}"] = f"=D{r}/P{r}/86400*F{r}"
             sheet[f"H{r}"] = f"=D{r}/{seconds}"
             sheet[f"I{r}"] = float(tables["hosted-open-weight"]["tput"].output_tokens_per_s_per_gpu[index, t])
             sheet[f"J{r}"] = f"=IF(G{r}>0,G{r}/I{r},0)"

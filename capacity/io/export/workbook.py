@@ -245,28 +245,31 @@ def _demand(sheet, plan) -> None:
 def _sources(assumptions: pd.DataFrame) -> pd.DataFrame:
     """One row per distinct source (publisher and title, URL, date), numbered S1, S2, ..."""
     if assumptions.empty:
-        return pd.DataFrame(columns=["ref", "source", "url", "source_date"])
-    sources = assumptions[["source", "url", "source_date"]].drop_duplicates().sort_values(
-        ["source", "url", "source_date"]).reset_index(drop=True)
+        return pd.DataFrame(columns=["ref", "source", "url", "source_date", "quality"])
+    rank = {"primary": 0, "secondary": 1, "estimate": 2}
+    sources = (assumptions.groupby(["source", "url", "source_date"], sort=True)["quality"]
+               .agg(lambda q: ", ".join(sorted(set(q), key=lambda m: rank.get(m, 3))))
+               .reset_index())
     sources.insert(0, "ref", [f"S{i}" for i in range(1, len(sources) + 1)])
     return sources
 
 
 def _assumptions(sheet, assumptions: pd.DataFrame, sources: pd.DataFrame) -> None:
     """Every library value the run used, with its range and a reference into Sources."""
-    refs = {tuple(r[1:]): r[0] for r in sources.itertuples(index=False)}
-    labels = ["identifier", "value", "unit", "low", "high", "source", "source date", "ref",
-              "used for", "notes"]
+    refs = {tuple(r[1:4]): r[0] for r in sources.itertuples(index=False)}
+    labels = ["identifier", "value", "unit", "low", "high", "source", "source date", "quality",
+              "ref", "used for", "notes"]
     _header(sheet, 1, labels)
     for row, record in enumerate(assumptions.itertuples(index=False), start=2):
         values = [record.id, _number_or_text(record.value), record.unit, record.low, record.high,
                   record.source,
-                  record.source_date, refs.get((record.source, record.url, record.source_date), ""),
+                  record.source_date, record.quality,
+                  refs.get((record.source, record.url, record.source_date), ""),
                   record.used_for, record.notes]
         for column, value in enumerate(values, start=1):
             _put(sheet, row, column, value)
     sheet.freeze_panes = "B2"
-    _widths(sheet, {1: 42, 2: 14, 3: 12, 4: 10, 5: 10, 6: 60, 7: 12, 8: 6, 9: 40, 10: 80})
+    _widths(sheet, {1: 42, 2: 14, 3: 12, 4: 10, 5: 10, 6: 60, 7: 12, 8: 10, 9: 6, 10: 40, 11: 80})
 
 
 def _number_or_text(value):
@@ -277,12 +280,13 @@ def _number_or_text(value):
 
 
 def _sources_sheet(sheet, sources: pd.DataFrame) -> None:
-    _header(sheet, 1, ["ref", "source", "url or document", "date"])
+    _header(sheet, 1, ["ref", "source", "url or document", "date",
+                       "quality (of the rows citing it)"])
     for row, record in enumerate(sources.itertuples(index=False), start=2):
         for column, value in enumerate(record, start=1):
             _put(sheet, row, column, value)
     sheet.freeze_panes = "A2"
-    _widths(sheet, {1: 6, 2: 80, 3: 80, 4: 12})
+    _widths(sheet, {1: 6, 2: 80, 3: 80, 4: 12, 5: 18})
 
 
 METHOD = [
