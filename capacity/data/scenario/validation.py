@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..catalog import Catalog, Row
 from ..errors import InputError
+from ..schema import TABLES
 from .. import generations
 from .defaults import _get, fill_defaults
 from .models import USER_BASE_NEEDS, Case, UnitSpec
@@ -195,7 +196,9 @@ def check_workforce(case: Case, source: str, lines: dict[tuple, int],
                 if getattr(region, field_name) is None:
                     path = ("regions", code, field_name)
                     line = _line_for(lines, path, variant_prefix)
+                    spec = TABLES["countries"].get(field_name)
+                    what = spec.description if spec else field_name.replace("_", " ")
                     raise InputError(f"{source}:{line}" if line else source, ".".join(path),
-                                     "nothing", f"the {field_name.replace('_', ' ')} (use case "
-                                     f"{name!r} counts its users as a share of its "
-                                     f"{use_case.user_base})")
+                                     "nothing", f"the {what} (use case {name!r} counts its users "
+                                     f"as a share of its {use_case.user_base}; give it here or "
+                                     f"in countries.csv)")
