@@ -115,3 +115,26 @@ def test_a_one_country_scenario_builds_at_its_construction_cost(tmp_path):
     assert loaded.cases["realist"].options.domestic_buildout.facility_capex == pytest.approx(10.5)
     used = loaded.assumptions_used["realist"][("options", "domestic-buildout", "facility_capex")]
     assert used.key == "countries:NLD:datacenter_construction_cost"
+
+
+def test_the_citizen_assistant_is_in_the_default_run_and_the_cli_can_leave_it_out(tmp_path):
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    def tokens(*extra):
+        out = tmp_path / f"run{len(extra)}.csv"
+        subprocess.run([sys.executable, "-m", "capacity.cli", "run", "-o", str(out), *extra],
+                       check=True, capture_output=True)
+        frame = pd.read_csv(out)
+        return frame.query("variable == 'Demand|Tokens' and scenario == 'realist'")["value"].iloc[0]
+
+    plan = capacity.run()
+    assert "citizen-assistant" in plan.scenario.cases["realist"].use_cases
+    work = plan.chain[1]["work"]
+    first = ((plan.rows["year"] == plan.rows["first_year"]) & (plan.rows["scenario"] == "realist")).to_numpy()
+    citizen = first & (plan.rows["use_case"] == "citizen-assistant").to_numpy()
+    per_row = work["input_tokens"].sum(1) + work["output_tokens"].sum(1)
+    assert tokens() - tokens("--set", "use_cases.citizen-assistant.enabled=false") == pytest.approx(
+        per_row[citizen].sum(), rel=1e-9)

@@ -181,3 +181,29 @@ def test_hosted_option_at_realistic_utilisation_lands_in_the_host_price_range(tm
     high = np.nanmax(rows[["value", "high"]].to_numpy(float))
     assert 0.10 <= utilisation <= 0.40, utilisation
     assert low <= per_mtok <= high, (model, per_mtok, low, high)
+
+
+NATIONAL_PRESETS = ["netherlands", "germany", "india", "japan", "united-kingdom", "singapore"]
+
+
+@pytest.mark.parametrize("preset", NATIONAL_PRESETS)
+def test_first_year_tokens_per_resident_lie_between_the_world_floor_and_chinas_national_count(preset):
+    # Published token volumes divided by people (crosschecks.csv, tokens_per_person_per_year):
+    # - the world row counts only the providers that publish (Google on every surface, OpenAI's
+    #   API), over every resident: a floor of the world mean, so a country's first-year demand
+    #   below its low end (1.9M) would leave out use that is already being served;
+    # - China's row is an all-provider national count (NDA, March 2026), the nearest analogue to a
+    #   national total. We accept up to 3x it: China counts by its own rules (cached and
+    #   multimodal tokens unstated) and the presets differ in AI use and occupations; more than
+    #   that and national demand has run away from anything observed.
+    world, china = REFERENCES.loc["tokens-per-person-per-year-world-2026"], \
+        REFERENCES.loc["tokens-per-person-per-year-china-2026"]
+    plan = capacity.run(preset)
+    case = plan.scenario.cases["realist"]
+    region = next(iter(case.regions.values()))
+    results = plan.results
+    tokens = results.query("scenario == 'realist' and variable == 'Demand|Tokens' and "
+                           f"year == {case.horizon.first_year}")["value"].iloc[0]
+    per_resident = tokens / region.population
+    assert float(world["low"]) <= per_resident <= 3 * float(china["value"]), f"{per_resident:.3g}"
+
