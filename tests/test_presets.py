@@ -28,3 +28,16 @@ def test_worldviews_differ_in_frontier_share_growth_and_adoption():
         assert maximalist[name].frontier_share >= realist[name].frontier_share
         assert maximalist[name].token_growth >= realist[name].token_growth
         assert maximalist[name].adoption.midpoint_year < realist[name].adoption.midpoint_year
+
+
+def test_every_country_preset_says_which_rows_are_its_own(tmp_path):
+    # the block is generated from countries.csv; rerun write_preset_comments() after editing it
+    import shutil
+
+    from capacity.data.paths import scenarios_dir
+    from capacity.data.scenario.reference import BEGIN_OWN, write_preset_comments
+    copy = tmp_path / "scenarios"
+    shutil.copytree(scenarios_dir(), copy)
+    assert write_preset_comments(copy) == []
+    india = (copy / "india.yaml").read_text()
+    assert BEGIN_OWN in india and "workforce_share_professionals" in india

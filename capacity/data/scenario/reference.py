@@ -62,3 +62,66 @@ def field_reference() -> str:
 
     walk(Case, "")
     return "\n".join(lines) + "\n"
+
+
+BEGIN_OWN = "# --- this country's own rows (generated: capacity.data.scenario.reference.write_preset_comments) ---"
+END_OWN = "# --- end of the generated rows ---"
+
+
+def country_rows_comment(catalog, code: str) -> str:
+    """The comment block a country preset carries: which of its values are the country's own
+    rows of `countries.csv` (by source quality) and which are shared by every preset."""
+    import textwrap
+
+    from ..schema import TABLES
+    by_quality: dict[str, list[str]] = {}
+    for parameter in TABLES["countries"]:
+        row = catalog.get("countries", code, parameter)
+        if row is not None and parameter != "name":
+            by_quality.setdefault(row.quality or "unrated", []).append(parameter)
+    used = [*REGION_FIELDS, "datacenter_construction_cost"]
+    missing = [p for p in used if catalog.get("countries", code, p) is None]
+    lines = [BEGIN_OWN, f"# Own rows, assumptions/countries.csv ({code}), by source quality:"]
+
+    def listed(label: str, names: list[str]) -> None:
+        lines.extend(textwrap.wrap(f"{label}: " + ", ".join(names), 96, initial_indent="#   ",
+                                   subsequent_indent="#     "))
+
+    for quality in ("primary", "secondary", "estimate", "unrated"):
+        if quality in by_quality:
+            listed("estimate (derived in the row's notes, some from a comparable country)"
+                   if quality == "estimate" else quality, by_quality[quality])
+    if missing:
+        listed("missing (the scenario gives them, or they take the library's default)", missing)
+    lines += ["# Shared by every preset (not country-specific): the use-case archetypes' behavioural",
+              "# shares, request rates and tokens (use_cases.csv); the GPU, model and API catalogue;",
+              "# facility, grid, finance and trend defaults (defaults.csv), except the construction",
+              "# cost above, which sets the domestic option's facility capex.", END_OWN]
+    return "\n".join(lines)
+
+
+def write_preset_comments(directory=None) -> list[str]:
+    """Rewrite the generated block of every one-country preset; return the files changed."""
+    import yaml
+
+    from ..catalog import default_catalog
+    from ..paths import scenarios_dir
+    changed = []
+    for path in sorted((directory or scenarios_dir()).glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        regions = list((yaml.safe_load(text) or {}).get("regions") or {})
+        if len(regions) != 1:
+            continue
+        block = country_rows_comment(default_catalog(), str(regions[0]))
+        if BEGIN_OWN in text:
+            head, rest = text.split(BEGIN_OWN, 1)
+            new = head + block + rest.split(END_OWN, 1)[1]
+        else:
+            marker = "schema_version:"
+            head, rest = text.split(marker, 1)
+            new = head + block + "\n" + marker + rest
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(path.name)
+    return changed
+
