@@ -94,7 +94,7 @@ def test_an_override_value_may_carry_units(default_plan):
     (["demand.scale=2", 3], "overrides: found the item 3; expected 'PATH=VALUE' strings, e.g. "
                             "'demand.scale=2'"),
     ({"demand.scal": 2}, "overrides: demand.scal: found no key 'scal' under 'demand'; expected one "
-                         "of scale (did you mean 'scale'?)"),
+                         "of country_adoption, reference_ai_user_share, scale (did you mean 'scale'?)"),
     ({"options.domestic-buildout.pue": "fast"}, "overrides['options.domestic-buildout.pue']: "
                                                 "options.domestic-buildout.pue: found 'fast'"),
     (["demand.scale"], "--set: found 'demand.scale'; expected PATH=VALUE"),

@@ -174,8 +174,10 @@ def test_cost_per_request_times_requests_is_total_cost(default_plan):
 def test_utilisation_of_a_peak_sized_fleet_by_hand(tmp_path):
     # one use case: mean load / peak load = working days / 365.25 / peak-to-average, and the
     # fleet is the peak / target utilisation x (1 + redundancy), rounded up to whole replicas
+    # (demand x 4: a fleet large enough that rounding to replicas and servers stays small)
     plan = _one_use_case_plan(tmp_path, overrides={"options.hosted-open-weight.supply": "rent",
-                                                   "options.hosted-open-weight.rented_capacity": "year-round"})
+                                                   "options.hosted-open-weight.rented_capacity": "year-round",
+                                                   "demand.scale": 4})
     case = plan.scenario.cases["one"]
     use, region = case.use_cases["drafting"], case.regions["NLD"]
     days = region.working_days_per_year * 86400 / SECONDS_PER_YEAR

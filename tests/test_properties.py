@@ -81,10 +81,10 @@ def test_a_fleets_cost_per_token_is_never_below_its_cost_at_full_utilisation(
     rows = rows.assign(potential_users=rows["potential_users"] * scale, ho_supply=0.0,
                        ho_year_round=float(year_round))
     full = rows.assign(target_utilisation=1.0, redundancy=0.0, peak_to_average=1.0,
-                       working_days_per_year=365.25)
+                       active_days_per_year=365.25)
     shaped = rows.assign(target_utilisation=utilisation, redundancy=redundancy, peak_to_average=peak,
-                         working_days_per_year=days)
-    # the same tokens a year in both: requests scale with working days, so rescale them
+                         active_days_per_year=days)
+    # the same tokens a year in both: requests scale with active days, so rescale them
     shaped = shaped.assign(requests_per_user_per_day=shaped["requests_per_user_per_day"] * 365.25 / days)
     _, at_full, shared = evaluate(full, tables)
     _, at_shape, shared_shape = evaluate(shaped, tables)
