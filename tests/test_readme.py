@@ -86,3 +86,8 @@ def test_the_readme_opens_with_the_two_setup_commands(line):
     assert len(block) == 2
     assert block[line].startswith("python3 -m venv .venv && . .venv/bin/activate && pip install -e ")
     assert block[line].endswith(("capacity run", "python -m pytest -q"))
+
+
+def test_the_readme_counts_the_librarys_rows_by_source_quality():
+    from capacity.data.sources import quality_table_markdown
+    assert quality_table_markdown() in README.read_text(encoding="utf-8"), quality_table_markdown()

@@ -130,3 +130,15 @@ def quality_counts(directory: Path | None = None) -> pd.DataFrame:
     counts.index.name = "table"
     counts.loc["all"] = counts.sum()
     return counts.astype(int)
+
+
+def quality_table_markdown(directory: Path | None = None) -> str:
+    """`quality_counts` as the Markdown table README.md shows (kept equal by a test)."""
+    counts = quality_counts(directory)
+    lines = ["| table | rows | primary | secondary | estimate | weak source (explained) |",
+             "|---|---|---|---|---|---|"]
+    for table, row in counts.iterrows():
+        name = "**all**" if table == "all" else f"`{table}`"
+        lines.append(f"| {name} | {row['rows']} | {row['primary']} | {row['secondary']} | "
+                     f"{row['estimate']} | {row['weak source']} |")
+    return "\n".join(lines) + "\n"
