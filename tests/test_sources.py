@@ -24,6 +24,8 @@ AUDIT = audit()
     ("http://nas.local/share/spec.pdf", "denied"),
     ("https://staging.example.com/press/2025", "denied"),
     ("https://staging4.utilityweek.co.uk/article", "denied"),
+    ("https://businessplus-ie-preprod.go-vip.net/news/x", "denied"),
+    ("https://dev.to/someone/a-post", "weak"),
     ("https://www.google.com/search?q=h100+price", "denied"),
     ("https://www.bing.com/search?q=h100", "denied"),
     ("https://aiwiki.ai/wiki/nvidia_h100", "weak"),
@@ -74,7 +76,10 @@ def test_every_estimate_carries_its_derivation():
                 if record.get("quality") == "estimate":
                     notes = record.get("notes", "")
                     assert notes.lower().startswith("estimate") and len(notes) >= 40, (path.name, line)
-                    assert any(ch.isdigit() for ch in notes), (path.name, line, "no figure in the derivation")
+                    # a derivation shows its figures; a judgment (a worldview's frontier share)
+                    # says so and gives its reasons
+                    judged = notes.lower().startswith("estimate (judgment)")
+                    assert judged or any(ch.isdigit() for ch in notes), (path.name, line, "no figure")
 
 
 def test_quality_counts_add_up():

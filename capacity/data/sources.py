@@ -31,7 +31,8 @@ POLICY_FILE = "source-policy.csv"
 URL_PATTERN = re.compile(r"https?://[^\s,;)\"'\]>]+", re.IGNORECASE)
 PRIVATE_SUFFIXES = (".local", ".lan", ".internal", ".home.arpa", ".localdomain", ".ts.net",
                     ".ngrok.io", ".ngrok-free.app")
-STAGING_HOST = re.compile(r"^(staging|stage|preview|dev|test)[0-9-]*\.", re.IGNORECASE)
+STAGING_LABEL = re.compile(r"(^|-)(staging|stage|preprod|preview|dev|test)[0-9]*($|-)", re.IGNORECASE)
+"""A first host label that names a non-public copy of a site (``staging4.``, ``x-preprod.``)."""
 WEAK_MARK = "weak source:"
 """How a row's notes explain why a weak source is kept."""
 
@@ -68,7 +69,8 @@ def private_host_reason(host: str) -> str | None:
         return "a bare IP address: no publisher, and it may be private"
     except ValueError:
         pass
-    if STAGING_HOST.match(host):
+    labels = host.split(".")
+    if len(labels) >= 3 and STAGING_LABEL.search(labels[0]):   # not dev.to, a public site
         return "a staging or preview server: not the published page"
     return None
 
