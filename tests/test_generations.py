@@ -40,7 +40,7 @@ def test_an_extrapolated_generation_by_hand():
     for parameter in ("peak_flops_fp8", "peak_flops_fp4", "memory_bandwidth", "hbm_capacity"):
         assert value("b300-x2029", parameter) == pytest.approx(value("b300", parameter) * gain, rel=1e-12)
     assert value("b300-x2029", "board_power") == value("b300", "board_power")
-    assert value("b300-x2029", "server_cost") == pytest.approx(60_000 * price, rel=1e-12)
+    assert value("b300-x2029", "server_cost") == pytest.approx(52_750 * price, rel=1e-12)
     assert value("b300-x2029", "rental_price") == pytest.approx(value("b300", "rental_price") * price, rel=1e-12)
     row = CATALOG.get("gpus", "b300-x2029", "server_cost")
     assert row.notes.startswith("estimate: extrapolated") and "defaults:trend:gpu_perf_per_dollar_gain" in row.notes
