@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import capacity
 from capacity.data.catalog import COLUMNS
@@ -138,3 +140,20 @@ def test_the_citizen_assistant_is_in_the_default_run_and_the_cli_can_leave_it_ou
     per_row = work["input_tokens"].sum(1) + work["output_tokens"].sum(1)
     assert tokens() - tokens("--set", "use_cases.citizen-assistant.enabled=false") == pytest.approx(
         per_row[citizen].sum(), rel=1e-9)
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(saturation=st.floats(0.05, 1.0), midpoint=st.floats(2015.0, 2045.0), steepness=st.floats(0.1, 3.0),
+       ratio=st.floats(0.01, 10.0))
+def test_a_moved_curve_passes_through_ratio_times_the_observed_adoption(saturation, midpoint, steepness, ratio):
+    # on the moved curve, adoption in the observed year is the country's ratio times the
+    # curve's (capped below saturation), the saturation is unchanged, and a lower ratio never
+    # brings the midpoint earlier
+    arrays = [np.array([v]) for v in (saturation, midpoint, steepness)]
+    observed = logistic_adoption(ADOPTION_OBSERVED_YEAR, saturation, midpoint, steepness)
+    moved = country_midpoint(*arrays, np.array([ratio]))[0]
+    target = min(ratio * observed, 0.99 * saturation)
+    assert logistic_adoption(ADOPTION_OBSERVED_YEAR, saturation, moved, steepness) == pytest.approx(target, rel=1e-6)
+    lower = country_midpoint(*arrays, np.array([ratio * 0.5]))[0]
+    assert lower >= moved - 1e-9

@@ -158,8 +158,8 @@ def test_hosted_option_at_realistic_utilisation_lands_in_the_host_price_range(tm
     # The hosted option renting H100s in the Netherlands in 2026 to serve one open-weight model
     # (every request 1,500 prompt and 500 output tokens: the 3:1 blend the host prices are
     # quoted at, no prefix caching), with the default fleet settings: a reserved baseline for
-    # the mean load and on-demand burst for the working-day peak, so the fleet is busy 14-35 %
-    # of the time, as a government's own load would keep it. Its cost per million tokens must
+    # the mean load and on-demand burst for the daily peak (customer service runs every day), so
+    # the fleet is busy 15-40 % of the time, as a government's own load would keep it. Its cost per million tokens must
     # fall inside the range of per-token prices hosts charge for the same model (low to high
     # of the rows named above): hosts pool many customers' loads, so they may be cheaper, but
     # not by more than the spread between hosts.
