@@ -13,8 +13,7 @@ import capacity
 from capacity.data.catalog import COLUMNS
 from capacity.data.errors import InputError
 from capacity.data.paths import scenarios_dir
-from capacity.model.rows import ADOPTION_OBSERVED_YEAR, country_midpoint
-from capacity.model.stages.demand import logistic_adoption
+from capacity.model.stages.demand import ADOPTION_OBSERVED_YEAR, country_midpoint, logistic_adoption
 
 DEFAULT = (scenarios_dir() / "netherlands.yaml").read_text()
 SHARES = {"regions.NLD.workforce": 1e7, "regions.NLD.population": 2e7,

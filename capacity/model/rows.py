@@ -15,6 +15,7 @@ import pandas as pd
 from ..data import generations
 from ..data.catalog import Catalog
 from ..data.scenario.models import Case, LogisticAdoption, Scenario
+from .stages.demand import country_midpoint
 
 SUPPLY_CODES = {"rent": 0, "per-token": 1, "auto": 2}   # hosted-open-weight's `supply`
 
@@ -204,24 +205,6 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     out["fa_serving_server_capex"] = generation_price(catalog, offshore, year_of, change, fa.offshore.gpu,
                                                       fa.serving_cost.server_capex, first)
     return out
-
-
-ADOPTION_OBSERVED_YEAR = 2025
-"""The year the library's adoption curves (`use_cases.csv` adoption_2025) and the countries' AI
-user shares were observed."""
-
-
-def country_midpoint(saturation, midpoint_year, steepness, ratio):
-    """Adoption midpoints moved so that a country's adoption in the observed year is `ratio`
-    times the curve's [yr]: from ``A = s / (1 + exp(-k (y - t0)))``, the curve through
-    ``A' = ratio A`` (kept below 99 % of saturation) has ``t0' = y + ln(s / A' - 1) / k``. The
-    country then converges on the same saturation, later (ratio < 1) or sooner. A NaN ratio (no
-    AI user share) leaves the midpoint as it is."""
-    observed = saturation / (1.0 + np.exp(-steepness * (ADOPTION_OBSERVED_YEAR - midpoint_year)))
-    target = np.minimum(ratio * observed, 0.99 * saturation)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        moved = ADOPTION_OBSERVED_YEAR + np.log(saturation / target - 1.0) / steepness
-    return np.where(np.isfinite(moved), moved, midpoint_year)
 
 
 def _catalog_value(catalog: Catalog, gpus: np.ndarray, parameter: str) -> np.ndarray:

@@ -15,6 +15,24 @@ def logistic_adoption(year, saturation, midpoint_year, steepness_per_year):
     return saturation / (1.0 + np.exp(-steepness_per_year * (year - midpoint_year)))
 
 
+ADOPTION_OBSERVED_YEAR = 2025
+"""The year the library's adoption curves (`use_cases.csv` adoption_2025) and the countries' AI
+user shares were observed."""
+
+
+def country_midpoint(saturation, midpoint_year, steepness, ratio):
+    """Adoption midpoints moved so that a country's adoption in the observed year is `ratio`
+    times the curve's [yr]: from ``A = s / (1 + exp(-k (y - t0)))``, the curve through
+    ``A' = ratio A`` (kept below 99 % of saturation) has ``t0' = y + ln(s / A' - 1) / k``. The
+    country then converges on the same saturation, later (ratio < 1) or sooner. A NaN ratio (no
+    AI user share) leaves the midpoint as it is."""
+    observed = saturation / (1.0 + np.exp(-steepness * (ADOPTION_OBSERVED_YEAR - midpoint_year)))
+    target = np.minimum(ratio * observed, 0.99 * saturation)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        moved = ADOPTION_OBSERVED_YEAR + np.log(saturation / target - 1.0) / steepness
+    return np.where(np.isfinite(moved), moved, midpoint_year)
+
+
 def active_users(user_base, user_share, adoption):
     """Active users [1] = base population or workforce x potential-user share x adoption."""
     return user_base * user_share * adoption
