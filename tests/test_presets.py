@@ -41,3 +41,24 @@ def test_every_country_preset_says_which_rows_are_its_own(tmp_path):
     assert write_preset_comments(copy) == []
     india = (copy / "india.yaml").read_text()
     assert BEGIN_OWN in india and "workforce_share_professionals" in india
+
+
+def test_presets_differ_from_the_netherlands_for_the_reasons_their_rows_state():
+    # India and Japan build at their own construction cost and pay their own electricity price,
+    # and count desk workers from their own occupational statistics (India: PLFS 2023-24)
+    from capacity.data.catalog import default_catalog
+    catalog = default_catalog()
+    cost = {}
+    for preset, code in (("netherlands", "NLD"), ("india", "IND"), ("japan", "JPN")):
+        plan = capacity.run(preset)
+        case = plan.scenario.cases["realist"]
+        built = catalog.get("countries", code, "datacenter_construction_cost")
+        assert case.options.domestic_buildout.facility_capex == pytest.approx(float(built.value))
+        region = case.regions[code]
+        desk = sum(float(catalog.get("countries", code, f"workforce_share_{group}").value)
+                   for group in ("managers", "professionals", "technicians", "clerical"))
+        assert region.base("desk-workers") == pytest.approx(region.workforce * desk, rel=1e-12)
+        cost[code] = plan.table("Cost|Per million tokens", option="domestic-buildout")[("realist", code, "domestic-buildout")].loc[2035]
+    assert "PLFS" in catalog.get("countries", "IND", "workforce_share_professionals").source
+    for code in ("IND", "JPN"):
+        assert abs(cost[code] / cost["NLD"] - 1) > 0.01, cost
