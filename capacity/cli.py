@@ -305,18 +305,23 @@ def _value_text(row) -> str:
 @click.option("--table", type=click.Choice(["gpus", "models", "api_products", "efficiency",
                                             "defaults", "countries", "use_cases"]),
               help="Only this table.")
+@click.option("--quality", type=click.Choice(["primary", "secondary", "estimate"]),
+              help="Only rows of this source quality.")
 @click.option("--file", "files", multiple=True, metavar="CSV",
               help="Also load (and check) this assumption file; repeatable.")
-def assumptions_list(table, files) -> None:
+def assumptions_list(table, quality, files) -> None:
     """List assumption rows: identifier, value with unit and range, source and date.
 
     \b
     Examples:
       capacity assumptions list --table countries
+      capacity assumptions list --quality estimate
       capacity assumptions list --file my-quotes/gpus.csv
     """
     catalog = _catalog(files)
     for row in catalog.all_rows(table):
+        if quality and row.quality != quality:
+            continue
         click.echo(f"{row.key:<58} {_value_text(row):<40} {row.quality or 'unrated':<9} "
                    f"{row.source[:70]} ({row.source_date})")
 

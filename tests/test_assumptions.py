@@ -116,7 +116,19 @@ def test_cli_lists_and_shows_values_units_ranges_and_sources():
     assert "defaults:facility:pue_hyperscale" in listed and "[1.08 .. 1.3]" in listed
     shown = subprocess.run([sys.executable, "-m", "capacity.cli", "assumptions", "show",
                             "countries:NLD:population"], capture_output=True, text=True, check=True).stdout
-    assert "source:" in shown and "url:" in shown and "date:" in shown
+    assert "source:" in shown and "url:" in shown and "date:" in shown and "quality:" in shown
+
+
+def test_cli_lists_each_rows_quality_and_filters_by_it():
+    run = lambda *extra: subprocess.run([sys.executable, "-m", "capacity.cli", "assumptions", "list",
+                                         "--table", "countries", *extra],
+                                        capture_output=True, text=True, check=True).stdout.splitlines()
+    every, estimates = run(), run("--quality", "estimate")
+    catalog = default_catalog()
+    assert len(estimates) == sum(row.quality == "estimate" for row in catalog.all_rows("countries"))
+    assert 0 < len(estimates) < len(every)
+    assert all(" estimate " in line for line in estimates)
+    assert any(" primary " in line for line in every)
 
 
 def test_a_users_file_overrides_a_library_row_without_editing_the_package(tmp_path):
