@@ -290,8 +290,10 @@ def _sources_sheet(sheet, sources: pd.DataFrame) -> None:
 
 
 METHOD = [
-    "Demand: users x adoption x requests per working day x tokens per request (growing yearly); "
-    "peak token rate = a working day's mean rate x peak-to-average.",
+    "Demand: users (a share of the population, the online population, the employed or an ISCO-08 "
+    "occupational group) x adoption (moved by the country's AI user share) x requests per active "
+    "day (working days for work, every day for the citizen assistant) x tokens per request "
+    "(growing yearly); peak token rate = an active day's mean rate x peak-to-average.",
     "Throughput per GPU: calibrated roofline of continuous batching (dense layers, routed experts "
     "and attention each bound by memory bandwidth or compute; batch limited by KV-cache memory, "
     "engine limits and the latency target); see docs/methodology.md.",
