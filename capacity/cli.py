@@ -53,7 +53,8 @@ def _load_and_run(scenario, files, overrides):
     with _Progress(f"running {loaded.name} ({len(loaded.cases)} scenario"
                    f"{'s' if len(loaded.cases) != 1 else ''}, 3 options)"):
         plan = run_plan(loaded)
-    for line in plan.calibration_warnings:
+    from .model.plausibility import describe
+    for line in plan.calibration_warnings + describe(plan.implausible):
         click.echo(f"capacity: warning: {line}", err=True)
     return loaded, plan
 

@@ -138,6 +138,15 @@ class Plan:
         return self._coverage()[0]
 
     @property
+    def implausible(self) -> pd.DataFrame:
+        """Where an option's power or energy goes beyond what a national grid has carried (the
+        scenario's `plausibility` thresholds): scenario, region, option, check, the first year,
+        the largest value and the threshold, in % (`capacity.model.plausibility`). Empty when
+        nothing is."""
+        from .plausibility import flags
+        return flags(self.results, self.scenario.cases)
+
+    @property
     def calibration_warnings(self) -> list[str]:
         """`outside_calibration` in a few lines, for a warning."""
         from .coverage import describe

@@ -19,6 +19,7 @@ OPTION_DEFAULTS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("fleet", "generation_price_change"): ("defaults", "trend", "gpu_generation_price_change"),
     ("finance", "discount_rate"): ("defaults", "finance", "discount_rate_public"),
     ("demand", "reference_ai_user_share"): ("defaults", "demand", "reference_ai_user_share"),
+    ("plausibility", "consumption_share"): ("countries", "IRL", "datacenter_electricity_share"),
     ("options", "frontier-api", "frontier_tier", "price_change"):
         ("defaults", "trend", "frontier_api_price_change"),
     ("options", "frontier-api", "open_tier", "price_change"):

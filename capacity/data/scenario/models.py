@@ -312,6 +312,16 @@ class Demand(Strict):
     reference_ai_user_share: Q("", gt=0.0, le=1.0) | None = None
 
 
+class Plausibility(Strict):
+    """When a result is flagged as beyond what a national grid has carried: an option's
+    facility power above `peak_share` of the national peak, or its energy above
+    `consumption_share` of national consumption (default: the highest share data centres take
+    anywhere in the library's sources, Ireland's)."""
+
+    peak_share: Q("", gt=0.0) = 1.0
+    consumption_share: Q("", gt=0.0, le=1.0) | None = None
+
+
 class Case(Strict):
     """One fully specified scenario: what the model runs on."""
 
@@ -325,6 +335,7 @@ class Case(Strict):
     use_cases: dict[str, UseCase] = Field(min_length=1)
     demand: Demand = Field(default_factory=Demand)
     checks: list[str] = Field(default_factory=list)   # `capacity check` expressions
+    plausibility: Plausibility = Field(default_factory=Plausibility)
     fleet: Fleet
     options: Options
     finance: Finance

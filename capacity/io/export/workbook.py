@@ -341,4 +341,15 @@ def _method(sheet, plan) -> None:
                                    f"(measured: {record.calibrated}); {where}")
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.row_dimensions[row].height = 15 * -(-len(cell.value) // 110)   # lines of ~110 characters
+    row += 2
+    flagged = plan.implausible
+    _put(sheet, row, 1, "Plausibility", bold=True)
+    _put(sheet, row, 2, "nothing flagged: no option's facility power exceeds the national peak, nor its "
+                        "electricity the largest share data centres take in any country" if flagged.empty
+                        else "beyond what a national grid has carried: read these as stress tests, "
+                             "not plans")
+    for record in flagged.itertuples(index=False):
+        row += 1
+        _put(sheet, row, 1, f"{record.option} ({record.scenario}, {record.region})")
+        _put(sheet, row, 2, f"from {record.first_year}: {record.check} (up to {record.largest:.0f} %)")
     _widths(sheet, {1: 30, 2: 100})
