@@ -351,5 +351,7 @@ def _method(sheet, plan) -> None:
     for record in flagged.itertuples(index=False):
         row += 1
         _put(sheet, row, 1, f"{record.option} ({record.scenario}, {record.region})")
-        _put(sheet, row, 2, f"from {record.first_year}: {record.check} (up to {record.largest:.0f} %)")
+        cell = _put(sheet, row, 2, f"from {record.first_year}: {record.check} (up to {record.largest:.0f} %)")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.row_dimensions[row].height = 15 * -(-len(cell.value) // 110)
     _widths(sheet, {1: 30, 2: 100})
