@@ -331,7 +331,7 @@ def assumptions_list(table, quality, files) -> None:
 @click.option("--weak", is_flag=True, help="List every row citing a weak or denied source.")
 def assumptions_sources(weak) -> None:
     """Count the library's rows by source quality, and check every cited URL against the source
-    policy (assumptions/source-policy.csv).
+    policy (capacity/data/source-policy.csv).
 
     \b
     Examples:

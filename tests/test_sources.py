@@ -1,6 +1,6 @@
 """The library's sources: every row marked primary, secondary or estimate; no row citing a
 private, personal or search-engine page; weak sources rare and each explained
-(assumptions/source-policy.csv, capacity.data.sources)."""
+(capacity/data/source-policy.csv, capacity.data.sources)."""
 
 import csv
 
@@ -8,7 +8,7 @@ import pytest
 
 from capacity.data.catalog import QUALITIES
 from capacity.data.paths import assumptions_dir
-from capacity.data.sources import POLICY_FILE, audit, judge_url, load_policy, quality_counts
+from capacity.data.sources import POLICY_PATH, audit, judge_url, load_policy, quality_counts
 
 WEAK_SHARE_LIMIT = 0.05
 """Rows citing a weak source, at most, as a share of all rows (issue 10)."""
@@ -38,7 +38,7 @@ def test_the_policy_judges_a_url(url, verdict):
 
 
 def test_every_policy_entry_has_a_verdict_and_a_reason():
-    with (assumptions_dir() / POLICY_FILE).open(newline="", encoding="utf-8") as handle:
+    with POLICY_PATH.open(newline="", encoding="utf-8") as handle:
         entries = list(csv.DictReader(handle))
     assert entries
     for entry in entries:
@@ -69,8 +69,6 @@ def test_every_row_of_every_table_has_a_quality_mark():
 
 def test_every_estimate_carries_its_derivation():
     for path in sorted(assumptions_dir().glob("*.csv")):
-        if path.name == POLICY_FILE:
-            continue
         with path.open(newline="", encoding="utf-8") as handle:
             for line, record in enumerate(csv.DictReader(handle), start=2):
                 if record.get("quality") == "estimate":

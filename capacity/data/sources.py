@@ -1,6 +1,7 @@
 """How good the library's sources are: every URL a row cites, judged against a short policy.
 
-`assumptions/source-policy.csv` lists domains by verdict, each with its reason:
+`source-policy.csv` (beside this module: the project's rule on sources, not an assumption)
+lists domains by verdict, each with its reason:
 
 - ``denied``: a page nobody else can check or that is no source at all (a private or personal
   host, a staging server, a search-engine result page, a chatbot answer). No row may cite one.
@@ -50,11 +51,13 @@ class Rule:
         return path.lstrip("/").startswith(prefix) if prefix else True
 
 
-@lru_cache(maxsize=4)
-def load_policy(directory: Path | None = None) -> tuple[Rule, ...]:
-    """The source policy of the library in `directory` (default: the packaged one)."""
-    path = (assumptions_dir() if directory is None else Path(directory)) / POLICY_FILE
-    with path.open(newline="", encoding="utf-8") as handle:
+POLICY_PATH = Path(__file__).with_name(POLICY_FILE)
+
+
+@lru_cache(maxsize=1)
+def load_policy() -> tuple[Rule, ...]:
+    """The source policy: every domain rule, in file order."""
+    with POLICY_PATH.open(newline="", encoding="utf-8") as handle:
         return tuple(Rule(r["domain"].strip().lower(), r["verdict"].strip(), r["reason"].strip())
                      for r in csv.DictReader(handle))
 
@@ -100,11 +103,9 @@ def audit(directory: Path | None = None) -> pd.DataFrame:
     """One row per (assumption row, cited URL) of every CSV table in the library, with the
     verdict on the URL; rows citing no URL (a document reference) appear once, verdict ``ok``."""
     directory = assumptions_dir() if directory is None else Path(directory)
-    policy = load_policy(directory)
+    policy = load_policy()
     records = []
     for path in sorted(directory.glob("*.csv")):
-        if path.name == POLICY_FILE:
-            continue
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
             for record in reader:
