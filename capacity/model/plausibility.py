@@ -12,10 +12,10 @@ from __future__ import annotations
 import pandas as pd
 
 CHECKS = {  # result variable [%] -> (the scenario's threshold, what it means)
-    "Grid|Share of peak demand": ("peak_share", "facility power above {t:.0%} of the national peak"),
-    "Grid|Share of consumption": ("consumption_share",
-                                  "electricity above {t:.1%} of national consumption, the most data "
-                                  "centres take anywhere in the library's sources"),
+    "Grid|Share of peak demand": ("peak_share", "facility power above {t:.0%} of the national peak "
+                                                "(plausibility.peak_share)"),
+    "Grid|Share of consumption": ("consumption_share", "electricity above {t:.1%} of national "
+                                                       "consumption (plausibility.consumption_share)"),
 }
 FLAG_COLUMNS = ["scenario", "region", "option", "check", "first_year", "largest", "threshold", "unit"]
 

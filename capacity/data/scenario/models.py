@@ -88,24 +88,14 @@ class Region(Strict):
     ai_user_share: Fraction | None = None
 
     def base(self, user_base: str) -> float | None:
-        """The number of people in a use case's user base, or None when a share it needs is
-        missing: ``desk-workers`` are ISCO-08 major groups 1-4, ``professionals`` group 2,
-        ``clerical-workers`` group 4, ``ict-professionals`` sub-major group 25; the
-        ``online-population`` is the population times the internet user share."""
-        shares = {"workforce": (1.0,),
-                  "desk-workers": (self.workforce_share_managers, self.workforce_share_professionals,
-                                   self.workforce_share_technicians, self.workforce_share_clerical),
-                  "professionals": (self.workforce_share_professionals,),
-                  "clerical-workers": (self.workforce_share_clerical,),
-                  "ict-professionals": (self.workforce_share_ict_professionals,)}
-        if user_base == "population":
-            return self.population
-        if user_base == "online-population":
-            return None if self.internet_user_share is None else self.population * self.internet_user_share
-        parts = shares[user_base]
-        if self.workforce is None or any(part is None for part in parts):
+        """The number of people in a use case's user base (`USER_BASE_NEEDS`), or None when a
+        field it needs is missing."""
+        needs = [getattr(self, name) for name in USER_BASE_NEEDS.get(user_base, ())]
+        if any(value is None for value in needs):
             return None
-        return self.workforce * sum(parts)
+        if user_base in ("population", "online-population"):
+            return self.population * (self.internet_user_share if needs else 1.0)
+        return self.workforce * (sum(needs[1:]) if len(needs) > 1 else 1.0)
 
 
 USER_BASES = ("population", "online-population", "workforce", "desk-workers", "professionals",
@@ -118,7 +108,10 @@ USER_BASE_NEEDS = {"online-population": ("internet_user_share",),
                    "professionals": ("workforce", "workforce_share_professionals"),
                    "clerical-workers": ("workforce", "workforce_share_clerical"),
                    "ict-professionals": ("workforce", "workforce_share_ict_professionals")}
-"""The region fields each user base is computed from."""
+"""The region fields each user base is computed from: the population (times the internet user
+share for the online population), or the employed persons (times the sum of the ISCO-08 shares
+listed: desk workers are major groups 1-4, professionals 2, clerical workers 4, ICT
+professionals sub-major group 25)."""
 
 
 class LogisticAdoption(Strict):

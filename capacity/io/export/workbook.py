@@ -344,8 +344,10 @@ def _method(sheet, plan) -> None:
     row += 2
     flagged = plan.implausible
     _put(sheet, row, 1, "Plausibility", bold=True)
-    _put(sheet, row, 2, "nothing flagged: no option's facility power exceeds the national peak, nor its "
-                        "electricity the largest share data centres take in any country" if flagged.empty
+    _put(sheet, row, 2, "nothing flagged: no option's facility power or electricity exceeds the "
+                        "scenario's shares of the national peak and consumption (plausibility.*; by "
+                        "default the whole peak, and the largest share data centres take in any "
+                        "country, Ireland's)" if flagged.empty
                         else "beyond what a national grid has carried: read these as stress tests, "
                              "not plans")
     for record in flagged.itertuples(index=False):
