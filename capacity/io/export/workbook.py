@@ -286,7 +286,7 @@ def _sources_sheet(sheet, sources: pd.DataFrame) -> None:
         for column, value in enumerate(record, start=1):
             _put(sheet, row, column, value)
     sheet.freeze_panes = "A2"
-    _widths(sheet, {1: 6, 2: 80, 3: 80, 4: 12, 5: 18})
+    _widths(sheet, {1: 6, 2: 80, 3: 80, 4: 12, 5: 30})
 
 
 METHOD = [
