@@ -178,7 +178,7 @@ def test_a_failed_write_leaves_the_existing_file_untouched(default_plan, tmp_pat
 
 def test_table_gives_one_variable_by_year_and_refuses_unknown_names(default_plan):
     table = default_plan.table("Capacity|GPUs")
-    assert table.shape == (10, 6)
+    assert table.shape == (10, 8)   # 2 worldviews x 4 options (3 pure, hedged)
     assert table.loc[2035, ("realist", "NLD", "domestic-buildout")] == _value(
         default_plan.results, "domestic-buildout", "Capacity|GPUs", 2035)
     assert default_plan.table("Power|IT", option="frontier-api").shape == (10, 2)

@@ -101,7 +101,7 @@ def test_diff_reports_what_a_set_changed_and_nothing_else(runner):
     before = capacity.run().results
     after = capacity.run(capacity.load_scenario(None, overrides=["options.domestic-buildout.pue=1.25"])).results
     changed = diff_results(before, after)
-    assert set(changed["option"]) == {"domestic-buildout"}
+    assert set(changed["option"]) == {"domestic-buildout", "hedged"}   # hedged owns capacity too
     assert set(changed["variable"]) <= {"Power|Facility", "Energy|Electricity", "Grid|Share of consumption",
                                         "Grid|Share of peak demand", "Emissions|CO2", "Cost|Total",
                                         "Cost|Capital", "Cost|Operating", "Cost|Per million tokens",

@@ -38,12 +38,12 @@ def test_one_row_per_series(results, wide):
     assert list(wide.columns) == INDEX + years
     assert all(type(year) is int for year in wide.columns[len(INDEX):])
     series = results[["scenario", "option", "region", "variable"]].drop_duplicates()
-    assert len(wide) == len(series) == 2 * 3 * len(VARIABLES) == 2 * 3 * 25
+    assert len(wide) == len(series) == 2 * 4 * len(VARIABLES) == 2 * 4 * 32   # 4 options
     assert not wide.duplicated(INDEX).any()
     assert (wide["model"] == MODEL).all()
     assert set(wide["scenario"]) == {f"{s}|{o}" for s in ("realist", "maximalist")
                                      for o in ("frontier-api", "hosted-open-weight",
-                                               "domestic-buildout")}
+                                               "domestic-buildout", "hedged")}
 
 
 def test_values_equal_the_long_results(results, wide):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from capacity.data.units import SECONDS_PER_YEAR
-from capacity.model.options import OPTIONS
+from capacity.model.options import DEFAULT_OPTIONS as OPTIONS
 from capacity.model.plan import REQUIRED_VARIABLES, RESULT_COLUMNS
 
 

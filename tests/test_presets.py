@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import capacity
-from capacity.model.options import OPTIONS
+from capacity.model.options import DEFAULT_OPTIONS as OPTIONS
 from capacity.model.plan import REQUIRED_VARIABLES
 
 PRESETS = ["netherlands", "united-kingdom", "germany", "japan", "singapore", "australia",

@@ -6,7 +6,7 @@ import pytest
 from openpyxl import load_workbook
 
 from capacity.io.export.workbook import write_workbook
-from capacity.model.options import OPTIONS
+from capacity.model.options import DEFAULT_OPTIONS as OPTIONS
 from capacity.model.plan import REQUIRED_VARIABLES
 
 

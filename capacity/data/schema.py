@@ -170,6 +170,28 @@ TABLES: dict[str, dict[str, Parameter]] = {
         "datacenter_construction_cost": _p("USD/W", "cost of building a data centre per W of IT "
                                                     "load (shell, power, cooling)"),
     },
+    "limits": {
+        "gpu_allocation": _p("", "H100-equivalents a country may receive over the period of an "
+                                 "export rule (first_year to last_year)"),
+        "first_year": _p("", "first year of the allocation period"),
+        "last_year": _p("", "last year of the allocation period"),
+        "accelerator_shipments": _p("1/yr", "AI accelerators shipped worldwide in a year, in "
+                                            "H100-equivalents"),
+        "grid_connection_per_year": _p("W/yr", "facility load new datacenters can connect to "
+                                               "the grid a year"),
+        "grid_connection_queue": _p("yr", "years a new large grid connection waits"),
+        "build_rate": _p("W/yr", "datacenter capacity commissioned a year"),
+        "datacenter_capacity": _p("W", "datacenter capacity (connected or contracted load)"),
+        "unserved_value": _p("USD/token", "value a ministry places on demand no route serves"),
+        "rented_ramp_time": _p("yr", "time to obtain rented GPU capacity at scale"),
+        "open_switch_time": _p("yr", "time to move an application from a frontier API to an "
+                                     "open-weight model"),
+        "reserve_share": _p("", "share of the frontier tier's peak a hedging reserve covers"),
+        "gpus": _p("", "GPUs of a pooled (shared) machine"),
+        "capex": _p("USD", "acquisition cost of a pooled machine"),
+        "cost_share": _p("", "share of a pooled machine's cost the country pays"),
+        "allocation_share": _p("", "share of a pooled machine's capacity the country gets"),
+    },
     "use_cases": {
         "user_base": _p(TEXT, "the population the user share applies to: population, "
                               "online-population, workforce, desk-workers, professionals, "

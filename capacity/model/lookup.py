@@ -26,6 +26,11 @@ DEFAULT_ENGINE = "tensorrt-llm"
 """The engine assumed where none is given: the one behind most published measurements."""
 
 
+H100_FP8_FLOPS = 1979e12
+"""Dense FP8 peak of the H100 SXM [FLOP/s] (NVIDIA H100 datasheet; assumptions/gpus.csv
+h100-sxm peak_flops_fp8): the unit of H100-equivalents."""
+
+
 @dataclass(frozen=True)
 class Tables:
     """Wide GPU and model tables (canonical units) with efficiency factors joined to GPUs.
@@ -57,6 +62,12 @@ class Tables:
 
     def gpu(self, ids, column: str) -> np.ndarray:
         return _gather(self.gpus, ids, column)
+
+    def h100_equivalents(self, ids) -> np.ndarray:
+        """H100-equivalents per GPU: dense FP8 peak over the H100 SXM's (`H100_FP8_FLOPS`),
+        the ratio of total processing performance (TPP = 8 x dense FP8 TFLOP/s) that export
+        rules count; NaN for a GPU without an FP8 figure."""
+        return self.gpu(ids, "peak_flops_fp8") / H100_FP8_FLOPS
 
     def model(self, ids, column: str) -> np.ndarray:
         return _gather(self.models, ids, column)

@@ -15,7 +15,7 @@ from ..data.errors import InputError
 from ..data.scenario import Scenario, load_scenario
 from ..data.units import convert
 from .lookup import tables_for
-from .options import OPTIONS, TIERS, evaluate
+from .options import OPTIONS, TIERS, evaluate, supply_for
 from .rows import scenario_rows
 
 RESULT_COLUMNS = ["scenario", "region", "option", "variable", "unit", "year", "value"]
@@ -39,6 +39,13 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "Energy|Electricity|Offshore": ("energy_offshore", "J/yr", "TWh/yr"),
     "Grid|Share of consumption": ("share_consumption", "", "%"),
     "Grid|Share of peak demand": ("share_peak", "", "%"),
+    "Demand|Unserved": ("unserved", "token/yr", "token/yr"),
+    "Demand|Unserved|Share": ("unserved_share", "", "%"),
+    "Demand|Served below frontier": ("below_frontier", "token/yr", "token/yr"),
+    "Capacity|Shortfall": ("shortfall", "GPU", "GPU"),
+    "Limits|GPU allocation|Binding": ("binds_gpu_allocation", "0/1", "0/1"),
+    "Limits|Grid connection|Binding": ("binds_grid_connection", "0/1", "0/1"),
+    "Limits|Build rate|Binding": ("binds_build_rate", "0/1", "0/1"),
     "Cost|Total": ("total", "USD/yr", "USD/yr"),
     "Cost|Capital": ("capital", "USD/yr", "USD/yr"),
     "Cost|Operating": ("operating", "USD/yr", "USD/yr"),
@@ -60,7 +67,12 @@ of every GPU the option provisions, at home and abroad (mean GPUs kept busy over
 GPUs provisioned; empty where there is no fleet). `Cost|Per request` is `Cost|Total` / requests
 per year, the demand-weighted average over use cases. `Cost|Operating|Price floor` is the
 part of API spend that the serving-cost floor adds: what the labs' own cost of serving (with
-their markup) charges above the list price on its trend; zero where the list price is higher."""
+their markup) charges above the list price on its trend; zero where the list price is higher.
+`Demand|Unserved` is the demand no route of the option serves (after shocks, limits and the
+fallback chain; `|Share` of `Demand|Tokens`); `Demand|Served below frontier` the frontier-tier
+tokens served by open-weight models (any route but the API); `Capacity|Shortfall` the GPUs the
+option's domestic routes would need beyond what the limits let stand; `Limits|*|Binding` is 1
+in a year the limit cuts what the option's domestic capacity could carry, else 0."""
 
 REQUIRED_VARIABLES = [
     "Demand|Tokens", "Capacity|GPUs", "Power|IT", "Power|Facility", "Energy|Electricity",
@@ -70,6 +82,8 @@ REQUIRED_VARIABLES = [
 
 
 def _report_unit_factor(canonical: str, report: str) -> float:
+    if canonical == report:
+        return 1.0
     report_parsable = report.replace("t CO2", "t").replace("%", "percent")
     return float(convert(1.0, canonical, report_parsable))
 
@@ -162,6 +176,13 @@ class Plan:
         return self._calibration
 
     @property
+    def options(self) -> tuple[str, ...]:
+        """The options of the run, in the order views show them: the pure options, then the
+        portfolios (the default `hedged` and the scenario's own)."""
+        return tuple(self.chain[1]["options"]) if self.chain else tuple(
+            dict.fromkeys(self.results["option"]))
+
+    @property
     def years(self) -> list[int]:
         return sorted(int(y) for y in self.results["year"].unique())
 
@@ -171,7 +192,7 @@ class Plan:
         _refuse_unknown(variable, list(VARIABLES), "variable")
         data = self.results[self.results["variable"] == variable]
         if option is not None:
-            _refuse_unknown(option, list(OPTIONS), "option")
+            _refuse_unknown(option, list(self.options), "option")
             data = data[data["option"] == option]
         return data.pivot_table(index="year", columns=["scenario", "region", "option"],
                                 values="value", sort=False)
@@ -197,7 +218,7 @@ class Plan:
         regions = sorted(self.results["region"].unique())
         return (f"<capacity.Plan {self.scenario.name!r}: scenarios {', '.join(names)}; "
                 f"regions {', '.join(regions)}; years {years[0]}-{years[-1]}\n"
-                f"  options: {', '.join(OPTIONS)}\n"
+                f"  options: {', '.join(self.options)}\n"
                 f"  {self.results['variable'].nunique()} variables, {len(self.results):,} rows "
                 f"(plan.results; plan.table('Capacity|GPUs'); plan.headline())>")
 
@@ -261,7 +282,7 @@ def run(source_or_scenario: Scenario | str | Path | None = None,
         scenario = load_scenario(source_or_scenario, overrides, assumptions, catalog=catalog)
     rows = scenario_rows(scenario)
     tables = tables_for(scenario.catalog)
-    cells, quantities, shared = evaluate(rows, tables)
+    cells, quantities, shared = evaluate(rows, tables, supply_for(scenario, rows))
     _check_feasible(scenario, rows, quantities)
     results = _tidy(cells, rows, quantities, shared)
     return Plan(scenario=scenario, results=results, rows=rows,
@@ -298,15 +319,16 @@ def _tidy(cells, rows, quantities, shared) -> pd.DataFrame:
     years = np.tile(cells.first_grid_year + np.arange(cells.n_years), cells.n_series)[present]
     scenario_of, region_of = key["scenario"].to_numpy()[series], key["region"].to_numpy()[series]
     frames = []
-    for option in OPTIONS:
+    for option in shared["options"]:
+        mine = quantities[option]["_present"].ravel()[present]
         for variable, (source, canonical, report) in VARIABLES.items():
             kind, _, name = source.rpartition(":")
             values = (shared if kind == "shared" else quantities[option])[name]
             values = np.broadcast_to(values, (cells.n_series, cells.n_years)).ravel()[present]
             frames.append(pd.DataFrame({
-                "scenario": scenario_of, "region": region_of, "option": option,
-                "variable": variable, "unit": report, "year": years,
-                "value": values * _report_unit_factor(canonical, report)}))
+                "scenario": scenario_of[mine], "region": region_of[mine], "option": option,
+                "variable": variable, "unit": report, "year": years[mine],
+                "value": values[mine] * _report_unit_factor(canonical, report)}))
     results = pd.concat(frames, ignore_index=True)
     results["year"] = results["year"].astype(int)
     return results[RESULT_COLUMNS]

@@ -15,6 +15,7 @@ import pandas as pd
 from ..data import generations
 from ..data.catalog import Catalog
 from ..data.scenario.models import Case, LogisticAdoption, Scenario
+from .limits import LIMITS
 from .stages.demand import country_midpoint
 
 SUPPLY_CODES = {"rent": 0, "per-token": 1, "auto": 2}   # hosted-open-weight's `supply`
@@ -166,7 +167,7 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
         ho_frontier_model=ho.frontier_tier.model, ho_open_model=ho.open_tier.model,
         ho_precision=ho.precision, ho_max_tpot=inf_or(ho.max_tpot_ms),
         ho_gpus_per_replica=nan_or(ho.gpus_per_replica), ho_pue=ho.pue,
-        ho_domestic=float(ho.location == "domestic"),
+        ho_domestic=float(ho.location == "domestic"), ho_access_agreement=float(ho.access_agreement),
         ho_rental_price_change=ho.rental_price_change, ho_price_year=float(ho.price_year),
         ho_year_round=float(ho.rented_capacity == "year-round"),
         ho_reserved_price_ratio=ho.reserved_price_ratio, ho_supply=float(SUPPLY_CODES[ho.supply]),
@@ -181,10 +182,14 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
         do_server_lifetime=do.server_lifetime, do_facility_lifetime=do.facility_lifetime,
         do_grid_lifetime=do.grid_lifetime, do_server_om=do.server_om, do_facility_om=do.facility_om,
         do_discount_rate=do.discount_rate,
-        do_arrival_year=float(case.horizon.first_year
-                              + math.ceil(max(do.build_lead_time, do.grid_connection_lead_time) - 1e-9)),
+        do_arrival_year=per_region(lambda r: float(case.horizon.first_year + math.ceil(max(
+            do.build_lead_time, do.grid_connection_lead_time if r.limits.grid_connection_queue is None
+            else r.limits.grid_connection_queue) - 1e-9))).astype(float),
         do_bridge=do.bridge,
     )
+    # limits on what each region may add a year (inf: none), from their year tables
+    for name in LIMITS:
+        out[f"limit_{name}"] = _limit_values(case, name, region_of, year_of)
     # fleets move to the generation of the year; a rented one's market price comes from the
     # catalogue unless it is the option's own GPU, whose price the scenario may set; the price
     # of a generation bought (or owned by the seller of rent and tokens) is the one of that year
@@ -204,6 +209,18 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     out["fa_gpu"] = offshore
     out["fa_serving_server_capex"] = generation_price(catalog, offshore, year_of, change, fa.offshore.gpu,
                                                       fa.serving_cost.server_capex, first)
+    return out
+
+
+def _limit_values(case: Case, name: str, region_of: np.ndarray, year_of: np.ndarray) -> np.ndarray:
+    """A limit per row: the value of the latest entry of its region's year table at or before
+    the row's year (year 0: every year); inf where there is none or it is null."""
+    out = np.full(len(year_of), np.inf)
+    for code, region in case.regions.items():
+        table = getattr(region.limits, name) or {}
+        for start in sorted(table):
+            value = np.inf if table[start] is None else table[start]
+            out = np.where((region_of == code) & (year_of >= start), value, out)
     return out
 
 

@@ -164,11 +164,56 @@ def _default_construction_cost(data: dict, catalog: Catalog, used: dict[tuple, R
                      catalog.get("countries", str(code), "datacenter_construction_cost"), used)
 
 
+HEDGED = {
+    "title": "frontier tier through the API, open tier on owned capacity, with a reserve",
+    "frontier": {"api": 1.0},
+    "open": {"owned": 1.0},
+}
+"""The default `hedged` portfolio; its reserve share, switch time and the ramp of its fallback
+to rented capacity come from the library (`limits.csv`, id ``policy``)."""
+DEFAULT_SHOCK_CASES = {
+    "no shock": [],
+    "frontier cut-off 2028": [{"kind": "cutoff", "start": 2028, "routes": ["api"],
+                               "title": "frontier API access withdrawn from 2028"}],
+    "API price x3 2027": [{"kind": "price", "start": 2027, "multiplier": 3.0, "routes": ["api"],
+                           "title": "API prices tripled from 2027"}],
+}
+"""The shock cases `capacity robust` crosses with the worldviews when a scenario declares none:
+the policy analysis's questions (access withdrawn, access repriced), not figures."""
+
+
+def _default_portfolios(data: dict, catalog: Catalog, used: dict[tuple, Row]) -> None:
+    """Add the `hedged` portfolio (unless the scenario writes its own) with its reserve and
+    fallback from the library; the robustness matrix's defaults."""
+    portfolios = data.setdefault("portfolios", {})
+    if not isinstance(portfolios, dict):
+        return
+    hedged = portfolios.setdefault("hedged", {})
+    if isinstance(hedged, dict) and not {"frontier", "open"} & set(hedged):
+        for key, value in HEDGED.items():
+            hedged.setdefault(key, value)
+        hedged.setdefault("reserve", {})
+        _set_default(data, ("portfolios", "hedged", "reserve", "share"),
+                     catalog.get("limits", "policy", "reserve_share"), used)
+        _set_default(data, ("portfolios", "hedged", "reserve", "switch_time"),
+                     catalog.get("limits", "policy", "open_switch_time"), used)
+        ramp = catalog.get("limits", "policy", "rented_ramp_time")
+        if "fallback" not in hedged and ramp is not None:
+            hedged["fallback"] = [{"route": "hosted", "ramp_time": ramp.text}]
+            used[("portfolios", "hedged", "fallback", 0, "ramp_time")] = ramp
+    robustness = data.setdefault("robustness", {})
+    if isinstance(robustness, dict):
+        robustness.setdefault("shock_cases", DEFAULT_SHOCK_CASES)
+        _set_default(data, ("robustness", "unserved_value"),
+                     catalog.get("limits", "policy", "unserved_value"), used)
+
+
 def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
     """Complete a raw scenario (in place) from the assumption library; return what was used."""
     used: dict[tuple, Row] = {}
     worldview = data.get("worldview", "realist")
     _default_construction_cost(data, catalog, used)
+    _default_portfolios(data, catalog, used)
     for path, (table, row_id, parameter) in OPTION_DEFAULTS.items():
         _set_default(data, path, catalog.get(table, row_id, parameter), used)
     for code, region in (data.get("regions") or {}).items():

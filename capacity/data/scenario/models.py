@@ -86,6 +86,7 @@ class Region(Strict):
     workforce_share_ict_professionals: Fraction | None = None
     internet_user_share: Fraction | None = None
     ai_user_share: Fraction | None = None
+    limits: Limits = Field(default_factory=lambda: Limits())
 
     def base(self, user_base: str) -> float | None:
         """The number of people in a use case's user base (`USER_BASE_NEEDS`), or None when a
@@ -249,6 +250,9 @@ class RentFloor(OwnerCost):
 
 
 class HostedOpenWeight(GpuServing):
+    # a foreign provider's capacity in a domestic region stays exposed to access shocks unless
+    # the country holds an access agreement with it (the compute-for-access bargain)
+    access_agreement: bool = False
     frontier_tier: ServedTier
     open_tier: ServedTier
     gpu_roadmap: dict[int, str] = Field(default_factory=dict)
@@ -315,6 +319,142 @@ class Plausibility(Strict):
     consumption_share: Q("", gt=0.0, le=1.0) | None = None
 
 
+# --- supply routes, portfolios, limits and shocks ----------------------------------------------
+
+ROUTES = ("api", "hosted", "owned")
+"""Ways to serve a tier: ``api`` buys tokens from foreign frontier labs (the frontier-api
+option's settings); ``hosted`` rents GPUs for open-weight models or buys their tokens from hosts
+(the hosted-open-weight option's settings, domestic or abroad); ``owned`` is domestic capacity
+the country owns (the domestic-buildout option's settings, with its bridge before arrival)."""
+PURE_OPTIONS = {"frontier-api": "api", "hosted-open-weight": "hosted", "domestic-buildout": "owned"}
+"""The pure options: every tier, every year, on one route."""
+
+Route = Literal[ROUTES]
+YearLimit = Q("", ge=0.0)
+
+
+def _year_table(value: Any) -> Any:
+    """A limit as written: a number for every year, or ``{year: number or null}`` from that year
+    on (null: no limit from then); kept as ``{year: value}``, year 0 for "every year"."""
+    if value is None or isinstance(value, dict):
+        return value
+    return {0: value}
+
+
+def YearValues(display: str, canonical: str | None = None):  # noqa: N802
+    return Annotated[dict[int, Q(display, canonical, ge=0.0) | None] | None,
+                     BeforeValidator(_year_table), UnitSpec(display, canonical or display)]
+
+
+class Limits(Strict):
+    """What a region can add of domestic capacity (owned, and rented in a domestic region) each
+    year. Each is optional: a number holds for every year, ``{year: value}`` from that year on
+    (``null``: no limit from then on)."""
+
+    # GPUs delivered a year, in H100-equivalents: dense FP8 peak over the H100 SXM's 1,979
+    # TFLOP/s (the export rules' total processing performance, TPP = 8 x dense FP8 TFLOP/s)
+    gpu_allocation: YearValues("1/yr") = None
+    # facility load that new datacenters can connect to the grid a year
+    grid_connection: YearValues("MW/yr", "W/yr") = None
+    # datacenter capacity (facility load) the country can commission a year
+    build_rate: YearValues("MW/yr", "W/yr") = None
+    # years a new large connection waits; replaces the domestic option's grid lead time
+    grid_connection_queue: Q("yr", ge=0.0) | None = None
+
+
+Region.model_rebuild()
+
+
+class Shock(Strict):
+    """An access shock from `start` to `end` (inclusive; none: to the horizon's end).
+
+    ``cutoff``: the routes stop serving (all use cases, or `use_cases`; both tiers or `tiers`);
+    ``quota``: at most `quota` tokens a year through the routes; ``price``: their prices times
+    `multiplier`; ``open-lag``: open-weight models can serve only `open_share` of frontier-tier
+    work (the rest of it needs a frontier model). `routes` names the routes hit (default
+    ``api``); ``exposed`` hits every route exposed to access shocks."""
+
+    kind: Literal["cutoff", "quota", "price", "open-lag"]
+    start: int = Field(ge=2000, le=2100)
+    end: int | None = Field(default=None, ge=2000, le=2100)
+    routes: list[Literal[ROUTES + ("exposed",)]] = Field(default_factory=lambda: ["api"])
+    use_cases: list[str] | None = None
+    tiers: list[Literal["frontier", "open"]] = Field(default_factory=lambda: ["frontier", "open"])
+    quota: Q("token/yr", ge=0.0) | None = None
+    multiplier: Q("", gt=0.0) | None = None
+    open_share: Fraction | None = None
+    title: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Shock":
+        needs = {"quota": "quota", "price": "multiplier", "open-lag": "open_share"}.get(self.kind)
+        if needs and getattr(self, needs) is None:
+            raise ValueError(f"found a {self.kind} shock without `{needs}`; expected `{needs}`")
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"found end {self.end} before start {self.start}; expected end >= start")
+        return self
+
+
+class Fallback(Strict):
+    """A step of a portfolio's fallback chain: the route that takes over what its routes cannot
+    serve (after a shock, or beyond a limit), after `ramp_time` from the shock's start."""
+
+    route: Route
+    ramp_time: Q("yr", ge=0.0) = 0.0
+
+
+class Reserve(Strict):
+    """Owned capacity kept for `share` of the frontier tier's peak, idle until frontier access is
+    cut; frontier work moves onto it (on open-weight models) within `switch_time`."""
+
+    share: Fraction
+    switch_time: Q("yr", ge=0.0)
+
+
+def _shares(value: Any) -> Any:
+    """Route shares as written: ``{route: share}`` for every year, or ``{year: {route:
+    share}}`` from that year on; kept as ``{year: {route: share}}``, year 0 for "every year"."""
+    if isinstance(value, dict) and value and all(isinstance(k, str) and not k.isdigit()
+                                                 for k in value):
+        return {0: value}
+    return value
+
+
+Shares = Annotated[dict[int, dict[Route, Fraction]], BeforeValidator(_shares)]
+
+
+class Portfolio(Strict):
+    """An option made of routes: each tier's shares by route (they add up to 1), a reserve, and
+    the fallback chain for what its routes cannot serve."""
+
+    title: str | None = None
+    frontier: Shares
+    open: Shares
+    reserve: Reserve | None = None
+    fallback: list[Fallback] = Field(default_factory=list)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _whole(self) -> "Portfolio":
+        for tier in ("frontier", "open"):
+            for year, shares in getattr(self, tier).items():
+                total = sum(shares.values())
+                if abs(total - 1.0) > 1e-6:
+                    when = "" if year == 0 else f" from {year}"
+                    raise ValueError(f"found {tier}-tier shares{when} adding up to {total:g}; "
+                                     "expected route shares that add up to 1")
+        return self
+
+
+class Robustness(Strict):
+    """The matrix `capacity robust` runs: the scenario's worldviews (its variants) x these shock
+    cases, each a list of shocks; the value placed on demand not served; the case weights."""
+
+    shock_cases: dict[str, list[Shock]] = Field(default_factory=dict)
+    unserved_value: Q("USD/Mtok", "USD/token", ge=0.0) | None = None
+    weights: dict[str, Q("", ge=0.0)] = Field(default_factory=dict)
+
+
 class Case(Strict):
     """One fully specified scenario: what the model runs on."""
 
@@ -329,6 +469,9 @@ class Case(Strict):
     demand: Demand = Field(default_factory=Demand)
     checks: list[str] = Field(default_factory=list)   # `capacity check` expressions
     plausibility: Plausibility = Field(default_factory=Plausibility)
+    shocks: list[Shock] = Field(default_factory=list)
+    portfolios: dict[str, Portfolio] = Field(default_factory=dict)
+    robustness: Robustness = Field(default_factory=Robustness)
     fleet: Fleet
     options: Options
     finance: Finance

@@ -108,9 +108,11 @@ def model_fields(model: type[BaseModel], prefix: tuple[str, ...] = (),
     return fields
 
 
+# limits, shocks, portfolios and the robustness matrix are lists and year tables: YAML only
 SCENARIO_FIELDS = [f for f in model_fields(Case, skip=("schema_version", "regions", "use_cases",
-                                                       "checks", "fleet", "options", "finance"))]
-REGION_FIELDS = model_fields(Region)
+                                                       "checks", "fleet", "options", "finance",
+                                                       "shocks", "portfolios", "robustness"))]
+REGION_FIELDS = model_fields(Region, skip=("limits",))
 USE_CASE_FIELDS = model_fields(UseCase)
 OPTION_FIELDS = (model_fields(Options, ("options",), skip=("gpu_roadmap",))
                  + model_fields(Fleet, ("fleet",)) + model_fields(Finance, ("finance",)))

@@ -21,7 +21,6 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from ...model.options import OPTIONS
 from ...model.plan import REQUIRED_VARIABLES, VARIABLES
 from .files import save_workbook
 from .whatif import write_whatif
@@ -77,7 +76,7 @@ def write_workbook(plan, path: Path) -> None:
     book = Workbook()
     _summary(book.active, plan)
     _comparison(book.create_sheet("Comparison"), plan)
-    for option in OPTIONS:
+    for option in plan.options:
         _option_sheet(book.create_sheet(option), plan, option)
     _demand(book.create_sheet("Demand"), plan)
     write_whatif(book.create_sheet("What-if"), book, plan)
@@ -110,7 +109,7 @@ def _summary(sheet, plan) -> None:
     share = results[results["variable"] == "Sovereignty|Domestic share"]
     arrival = share[share["value"] > 0].groupby(["scenario", "region", "option"])["year"].min()
     order = {v: i for i, v in enumerate(SUMMARY_VARIABLES)}
-    keys = sorted(wide.index, key=lambda k: (k[0], k[1], OPTIONS.index(k[2]), order[k[3]]))
+    keys = sorted(wide.index, key=lambda k: (k[0], k[1], plan.options.index(k[2]), order[k[3]]))
     for key in keys:
         row += 1
         for column, value in enumerate(key, start=1):
@@ -138,13 +137,14 @@ def _summary_charts(sheet, plan, top: int) -> None:
     _put(sheet, row, block, f"Chart data: scenario {first['scenario']}, region {first['region']}", bold=True)
     for variable, title, axis, kind in charts:
         row += 1
-        _header(sheet, row, ["year"] + list(OPTIONS), start=block)
         data = results[(results["scenario"] == first["scenario"]) & (results["region"] == first["region"])
                        & (results["variable"] == variable)].pivot_table(
-            index="year", columns="option", values="value").reindex(columns=list(OPTIONS))
+            index="year", columns="option", values="value")
+        options = [option for option in plan.options if option in data.columns]
+        _header(sheet, row, ["year"] + options, start=block)
         for offset, year in enumerate(years, start=1):
             _put(sheet, row + offset, block, int(year))
-            for column, option in enumerate(OPTIONS, start=1):
+            for column, option in enumerate(options, start=1):
                 _put(sheet, row + offset, block + column, float(data.loc[year, option]),
                      number_format(VARIABLES[variable][2]))
         chart = kind()
@@ -155,7 +155,7 @@ def _summary_charts(sheet, plan, top: int) -> None:
         chart.x_axis.title = "year"
         chart.legend.position = "b"
         chart.height, chart.width = 7.5, 16
-        chart.add_data(Reference(sheet, min_col=block + 1, max_col=block + len(OPTIONS), min_row=row,
+        chart.add_data(Reference(sheet, min_col=block + 1, max_col=block + len(options), min_row=row,
                                  max_row=row + len(years)), titles_from_data=True)
         chart.set_categories(Reference(sheet, min_col=block, min_row=row + 1, max_row=row + len(years)))
         sheet.add_chart(chart, f"A{top + 1 + 16 * charts.index((variable, title, axis, kind))}")
@@ -176,8 +176,9 @@ def _comparison(sheet, plan) -> None:
         _header(sheet, row, ["scenario", "region", "variable", "option", "unit"]
                 + [str(y) for y in years] + [""] * (horizon - len(years)))
         wide = data.pivot_table(index=["variable", "option"], columns="year", values="value")
+        options = [option for option in plan.options if option in set(data["option"])]
         for variable in REQUIRED_VARIABLES:
-            for option in OPTIONS:
+            for option in options:
                 row += 1
                 for column, value in enumerate((scenario, region, variable, option,
                                                 VARIABLES[variable][2]), start=1):
@@ -215,7 +216,7 @@ def _demand(sheet, plan) -> None:
     """Use cases, their settings and their derived token volumes per year."""
     rows = plan.rows
     tokens = plan.results[plan.results["variable"].isin(["Demand|Tokens", "Demand|Peak output rate"])
-                          & (plan.results["option"] == OPTIONS[0])]
+                          & (plan.results["option"] == plan.options[0])]
     columns = [("scenario", None), ("region", None), ("year", None), ("use_case", None),
                ("potential_users", "#,##0"), ("requests_per_user_per_day", "0.00"),
                ("input_tokens", "#,##0"), ("output_tokens", "#,##0"), ("frontier_share", "0.00"),

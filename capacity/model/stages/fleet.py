@@ -41,15 +41,18 @@ def alive_matrix(n_years, life_years):
     return ((age >= 0) & (age < life)).astype(float)
 
 
-def replacement_purchases(required, life_years):
+def replacement_purchases(required, life_years, keep_peak: bool = True):
     """Capacity bought each year so that standing capacity meets `required` [same unit].
 
-    Capacity is kept at the running peak of the requirement (``np.maximum.accumulate``) and
-    every asset is replaced when it retires after `life_years`, so purchases are the yearly
-    increments plus the increments of one, two, ... lives earlier:
-    ``P[y] = sum_j dC[y - j * life]``. `required` has years on its last axis.
+    Capacity is kept at the running peak of the requirement (``np.maximum.accumulate``; with
+    ``keep_peak=False``, `required` is the standing path itself, which may fall when retiring
+    assets are not all replaced) and every asset is replaced when it retires after
+    `life_years`, so purchases are the yearly increments plus the increments of one, two, ...
+    lives earlier: ``P[y] = sum_j dC[y - j * life]``. `required` has years on its last axis.
     """
-    need = np.maximum.accumulate(np.maximum(required, 0.0), axis=-1)
+    need = np.maximum(required, 0.0)
+    if keep_peak:
+        need = np.maximum.accumulate(need, axis=-1)
     increments = np.diff(need, axis=-1, prepend=0.0)
     n_years = need.shape[-1]
     life = np.maximum(np.rint(np.asarray(life_years, dtype=float)), 1.0)[..., None, None]
