@@ -51,7 +51,7 @@ def _load_and_run(scenario, files, overrides):
     from .model.plan import run as run_plan
     loaded = load_scenario(scenario, overrides=list(overrides), assumptions=files)
     with _Progress(f"running {loaded.name} ({len(loaded.cases)} scenario"
-                   f"{'s' if len(loaded.cases) != 1 else ''}, 3 options)"):
+                   f"{'s' if len(loaded.cases) != 1 else ''})"):
         plan = run_plan(loaded)
     from .model.plausibility import describe
     for line in plan.calibration_warnings + describe(plan.implausible):
@@ -72,8 +72,9 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="capacity")
 def main() -> None:
-    """Turn a country's AI demand into GPUs, megawatts, grid load and cost, for three ways to
-    supply it: frontier-api, hosted-open-weight, domestic-buildout.
+    """Turn a country's AI demand into GPUs, megawatts, grid load and cost, for each way to
+    supply it: frontier-api, hosted-open-weight, domestic-buildout, and portfolios of them
+    (hedged, or a scenario's own), under limits and access shocks.
 
     \b
     Examples:
@@ -81,6 +82,7 @@ def main() -> None:
       capacity run my-country.yaml -o plan.xlsx
       capacity run --format json -o -       # results as JSON on stdout
       capacity throughput --model llama-3.3-70b --gpu h100-sxm --max-tpot-ms 50
+      capacity robust                       # minimax-regret choice across worldviews x shocks
     """
 
 
@@ -213,6 +215,62 @@ def diff(before, after, fmt, rtol, files, overrides) -> None:
     changes = diff_results(results_of(before, ()), results_of(after, overrides), rtol=rtol)
     label = after + "".join(f" --set {o}" for o in overrides)
     click.echo(to_markdown(changes, before, label) if fmt == "markdown" else to_text(changes))
+
+
+@main.command()
+@click.argument("scenario", required=False)
+@click.option("-o", "--output", "output", metavar="PATH",
+              help="Also write the matrix: .xlsx (a Robustness sheet), .csv or .json; '-' with "
+                   "--format for stdout.")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json", "xlsx"]),
+              help="Output format (default: from the file suffix, else text).")
+@click.option("--unserved-value", "unserved_value", metavar="USD/Mtok",
+              help="Value of demand no route serves, e.g. '50 USD/Mtok' (default: the "
+                   "scenario's robustness.unserved_value, else the library's policy row).")
+@click.option("--assumptions", "files", multiple=True, metavar="CSV", help="Extra assumption file.")
+@_set_option
+def robust(scenario, output, fmt, unserved_value, files, overrides) -> None:
+    """Every option and portfolio across the scenario's worldviews x shock cases: cost,
+    unserved demand, regret per case, the largest regret and the expected full cost; names
+    the minimax-regret choice. Shock cases and weights: the scenario's `robustness:` block
+    (default: no shock, frontier cut-off 2028, API price x3 2027, foreign compute cut-off 2028).
+
+    \b
+    Examples:
+      capacity robust
+      capacity robust india --unserved-value "10 USD/Mtok"
+      capacity robust -o robust.xlsx
+      capacity robust --format json -o - | jq .choice
+    """
+    from .analysis.robust import robust as find, to_text
+    from .data.scenario import load_scenario
+    from .data.units import to_magnitude
+    from .io.export.writers import write_robustness
+
+    if fmt is None:
+        suffix = Path(output).suffix.lower() if output and output != "-" else ""
+        fmt = {".xlsx": "xlsx", ".csv": "csv", ".json": "json"}.get(suffix, "text")
+    if fmt == "xlsx" and (output is None or output == "-"):
+        raise click.UsageError("an xlsx workbook cannot go to stdout; give -o PATH.xlsx")
+    value = None
+    if unserved_value is not None:
+        from .data.errors import InputError
+        try:
+            value = to_magnitude(unserved_value, "USD/token", default_unit="USD/Mtok")
+        except ValueError as exc:
+            raise InputError("--unserved-value", None, repr(unserved_value),
+                             "a value in USD/Mtok, e.g. '50 USD/Mtok'", str(exc)) from None
+    loaded = load_scenario(scenario, overrides=list(overrides), assumptions=files)
+    with _Progress(f"running {loaded.name} across its worldviews and shock cases"):
+        result = find(loaded, value)
+    if output == "-":
+        sys.stdout.write(result.to_csv() if fmt == "csv" else result.to_json() + "\n"
+                         if fmt == "json" else to_text(result) + "\n")
+        return
+    click.echo(to_text(result))
+    if output is not None:
+        write_robustness(result, output, "csv" if fmt == "text" else fmt)
+        click.echo(f"wrote {output}", err=True)
 
 
 @main.command()

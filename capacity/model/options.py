@@ -296,7 +296,8 @@ def _domestic_rented(rows: pd.DataFrame) -> np.ndarray:
 def apply_limits(rows, tables, cells, supply: Supply, o: int, alloc: Allocation, routes: dict) -> dict:
     """Bound the domestic capacity of an option's routes (owned, and hosted in a domestic
     region) by the region's limits; what they cannot carry moves to a fallback route abroad,
-    else stays unserved. Returns the served share by (series, year) and which limits bind."""
+    else stays unserved. Returns the shares of owned and of rented capacity the limits leave
+    by (series, year), and which limits bind."""
     limit = {name: cells.series_value(_f(rows, f"limit_{name}")) for name in LIMITS}
     if not any(np.isfinite(value).any() for value in limit.values()):
         return {}
@@ -311,33 +312,41 @@ def apply_limits(rows, tables, cells, supply: Supply, o: int, alloc: Allocation,
         rented_gpus = rented_h100e = rented_facility = zero
     own_h100e = own["_h100e_standing"] if own is not None else zero
     own_facility = own["_facility_built"] if own is not None else zero
-    facility_need = own_facility + rented_facility
-    power_allowance = np.minimum(limit["grid_connection"], limit["build_rate"])
-    facility = capped_growth(facility_need, power_allowance)
-    power_share = served_share(facility, facility_need)
-    h100e_need = (own_h100e + rented_h100e) * power_share
     life = own["_life"] if own is not None else np.full(cells.n_series, 5.0)
-    h100e = capped_stock(h100e_need, limit["gpu_allocation"], np.nan_to_num(life, nan=5.0))
-    share = power_share * served_share(h100e, h100e_need)
-    binding = {
-        "gpu_allocation": served_share(h100e, h100e_need) < 1.0 - 1e-9,
-        "grid_connection": served_share(capped_growth(facility_need, limit["grid_connection"]), facility_need) < 1.0 - 1e-9,
-        "build_rate": served_share(capped_growth(facility_need, limit["build_rate"]), facility_need) < 1.0 - 1e-9,
-    }
-    return {"share": share, "binding": binding,
+    # rented capacity stands first (it bridges until owned capacity arrives) and uses the
+    # allowance of the years it grows; owned capacity gets what is left. Capacity a provider
+    # stops renting frees no allowance: it stays the provider's.
+    grows = lambda path: np.maximum(np.diff(path, axis=-1, prepend=0.0), 0.0)
+    power_allowance = np.minimum(limit["grid_connection"], limit["build_rate"])
+    rented_built = capped_growth(rented_facility, power_allowance)
+    own_built = capped_growth(own_facility, power_allowance - grows(rented_built))
+    power_rented, power_own = served_share(rented_built, rented_facility), served_share(own_built, own_facility)
+    rented_need, own_need = rented_h100e * power_rented, own_h100e * power_own
+    rented_h = capped_growth(rented_need, limit["gpu_allocation"])
+    own_h = capped_stock(own_need, limit["gpu_allocation"] - grows(rented_h), np.nan_to_num(life, nan=5.0))
+    gpu_rented, gpu_own = served_share(rented_h, rented_need), served_share(own_h, own_need)
+    power_cut = (power_rented < 1.0) | (power_own < 1.0)
+    binding = {"gpu_allocation": (gpu_rented < 1.0) | (gpu_own < 1.0),
+               "grid_connection": power_cut & (limit["grid_connection"] <= limit["build_rate"]),
+               "build_rate": power_cut & (limit["build_rate"] <= limit["grid_connection"])}
+    return {"owned": power_own * gpu_own, "rented": power_rented * gpu_rented, "binding": binding,
             "gpus_needed": (own["gpus"] if own is not None else zero) + rented_gpus}
 
 
-def _limited(rows, cells, supply, o, alloc: Allocation, share: np.ndarray, tokens) -> Allocation:
-    """The allocation once the limits leave `share` (series, year) of its domestic capacity:
-    the rest moves to fallback routes abroad (no ramp: a limit is known in advance), else stays
-    unserved."""
-    per_row = share.ravel()[cells.series_cell()][:, None]
+def _limited(rows, cells, supply, o, alloc: Allocation, limits: dict, tokens) -> Allocation:
+    """The allocation once the limits leave a share (series, year) of its owned and of its
+    domestically rented capacity: the rest moves to fallback routes abroad (no ramp: a limit is
+    known in advance), else stays unserved."""
+    per_row = lambda share: share.ravel()[cells.series_cell()][:, None]
+    owned_share, rented_share = per_row(limits["owned"]), per_row(limits["rented"])
     served = alloc.served.copy()
     domestic = np.zeros_like(served, dtype=bool)
     domestic[OWNED] = True
     domestic[HOSTED] = _domestic_rented(rows)[:, None]
-    cut = np.where(domestic, served * (1.0 - per_row), 0.0)
+    kept = np.ones_like(served)
+    kept[OWNED] = owned_share
+    kept[HOSTED] = np.where(domestic[HOSTED], rented_share, 1.0)
+    cut = served * (1.0 - kept)
     served -= cut
     substitutable, frontier_only = alloc.substitutable.copy(), alloc.frontier_only.copy()
     lost = cut.sum(axis=0)
@@ -352,7 +361,7 @@ def _limited(rows, cells, supply, o, alloc: Allocation, share: np.ndarray, token
             served[r] += moved
             lost -= moved
     substitutable += lost
-    return Allocation(served, alloc.sized_owned * per_row, substitutable, frontier_only)
+    return Allocation(served, alloc.sized_owned * owned_share, substitutable, frontier_only)
 
 
 SUMMED = ("gpus", "busy_gpus", "held_gpus", "it_power", "facility_power", "energy", "gpus_offshore",
@@ -412,10 +421,10 @@ def evaluate(rows: pd.DataFrame, tables: Tables, supply: Supply | None = None
         routes = _route_quantities(rows, tables, cells, work, supply, alloc, throughput, keep=keep)
         limits = apply_limits(rows, tables, cells, supply, o, alloc, routes)
         needed_gpus = None
-        if limits and (limits["share"] < 1.0).any():
+        if limits and ((limits["owned"] < 1.0).any() or (limits["rented"] < 1.0).any()):
             needed_gpus = limits["gpus_needed"]
-            capacity = routes["owned"]["_held_ref"] * limits["share"][:, None, :] if "owned" in routes else None
-            alloc = _limited(rows, cells, supply, o, alloc, limits["share"], tokens)
+            capacity = routes["owned"]["_held_ref"] * limits["owned"][:, None, :] if "owned" in routes else None
+            alloc = _limited(rows, cells, supply, o, alloc, limits, tokens)
             routes = _route_quantities(rows, tables, cells, work, supply, alloc, throughput, capacity, keep)
         quantities = _combine(cells, routes, offshore_co2)
         if name in PURE_OPTIONS:   # what the pure option's views show of its route

@@ -234,11 +234,12 @@ class Plan:
                 f"{len(self.results):,} result rows. Headline figures for {year} (GPUs and MW on "
                 f"national soil):</p>" + table)
 
-    def to_excel(self, path: str | Path) -> Path:
+    def to_excel(self, path: str | Path, robustness=None) -> Path:
         """Write the results workbook (Summary, Comparison, option sheets, Assumptions,
-        Sources, Method); the file is replaced atomically. Returns the path."""
+        Sources, Method; a Robustness sheet when given `capacity.robust`'s result); the file is
+        replaced atomically. Returns the path."""
         from ..io.export.writers import write_excel  # the one door from model to io: Plan.to_*
-        return write_excel(self, path)
+        return write_excel(self, path, robustness)
 
     def to_csv(self, path: str | Path | None = None) -> str | Path:
         """The tidy results table as CSV: written atomically to `path`, or returned as text."""

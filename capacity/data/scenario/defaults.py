@@ -177,6 +177,9 @@ DEFAULT_SHOCK_CASES = {
                                "title": "frontier API access withdrawn from 2028"}],
     "API price x3 2027": [{"kind": "price", "start": 2027, "multiplier": 3.0, "routes": ["api"],
                            "title": "API prices tripled from 2027"}],
+    "foreign compute cut-off 2028": [{"kind": "cutoff", "start": 2028, "routes": ["exposed"],
+                                      "title": "every foreign-controlled route withdrawn from 2028 "
+                                               "(API, hosts, rented GPUs without an access agreement)"}],
 }
 """The shock cases `capacity robust` crosses with the worldviews when a scenario declares none:
 the policy analysis's questions (access withdrawn, access repriced), not figures."""
@@ -208,12 +211,42 @@ def _default_portfolios(data: dict, catalog: Catalog, used: dict[tuple, Row]) ->
                      catalog.get("limits", "policy", "unserved_value"), used)
 
 
+LIBRARY_LIMITS = {"grid_connection": "grid_connection_per_year", "build_rate": "build_rate",
+                  "grid_connection_queue": "grid_connection_queue"}
+"""Region limits a scenario may take from the library by writing ``library``: the field and its
+`limits.csv` parameter (the row's id is the region code)."""
+
+
+def _library_limits(data: dict, catalog: Catalog, used: dict[tuple, Row]) -> None:
+    """Region limits written as ``library`` (the region's own `limits.csv` row) or, for
+    `gpu_allocation`, as the id of an allocation row (``ai-diffusion-tier2``): its H100-
+    equivalents over the rule's period, spread evenly over its years, from its first year on."""
+    for code, region in (data.get("regions") or {}).items():
+        limits = region.get("limits") if isinstance(region, dict) else None
+        if not isinstance(limits, dict):
+            continue
+        for name, parameter in LIBRARY_LIMITS.items():
+            if limits.get(name) == "library":
+                row = catalog.get("limits", str(code), parameter)
+                if row is not None:
+                    limits[name] = row.text
+                    used[("regions", code, "limits", name)] = row
+        allocation = limits.get("gpu_allocation")
+        if isinstance(allocation, str) and catalog.get("limits", allocation, "gpu_allocation"):
+            total = catalog.get("limits", allocation, "gpu_allocation")
+            first = int(float(catalog.get("limits", allocation, "first_year").value))
+            last = int(float(catalog.get("limits", allocation, "last_year").value))
+            limits["gpu_allocation"] = {first: float(total.value) / (last - first + 1)}
+            used[("regions", code, "limits", "gpu_allocation")] = total
+
+
 def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
     """Complete a raw scenario (in place) from the assumption library; return what was used."""
     used: dict[tuple, Row] = {}
     worldview = data.get("worldview", "realist")
     _default_construction_cost(data, catalog, used)
     _default_portfolios(data, catalog, used)
+    _library_limits(data, catalog, used)
     for path, (table, row_id, parameter) in OPTION_DEFAULTS.items():
         _set_default(data, path, catalog.get(table, row_id, parameter), used)
     for code, region in (data.get("regions") or {}).items():

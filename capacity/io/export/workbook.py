@@ -71,8 +71,9 @@ def _widths(sheet, widths: dict[int, float]) -> None:
         sheet.column_dimensions[get_column_letter(column)].width = width
 
 
-def write_workbook(plan, path: Path) -> None:
-    """Write the plan's workbook to `path` (the caller makes the write atomic)."""
+def write_workbook(plan, path: Path, robustness=None) -> None:
+    """Write the plan's workbook to `path` (the caller makes the write atomic), with a
+    Robustness sheet when `robustness` (`capacity.analysis.robust.Robustness`) is given."""
     book = Workbook()
     _summary(book.active, plan)
     _comparison(book.create_sheet("Comparison"), plan)
@@ -84,6 +85,8 @@ def write_workbook(plan, path: Path) -> None:
     _assumptions(book.create_sheet("Assumptions"), plan.assumptions, sources)
     _sources_sheet(book.create_sheet("Sources"), sources)
     _method(book.create_sheet("Method"), plan)
+    if robustness is not None:
+        robustness_sheet(book.create_sheet("Robustness", index=2), robustness)
     save_workbook(book, Path(path))
 
 
@@ -358,3 +361,55 @@ def _method(sheet, plan) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.row_dimensions[row].height = 15 * -(-len(cell.value) // 110)
     _widths(sheet, {1: 30, 2: 100})
+
+
+def robustness_sheet(sheet, result) -> None:
+    """The regret matrix and its summary (`capacity.analysis.robust`): the choice on top, then
+    one row per option (maximum regret, expected full cost), then every cell of the matrix."""
+    sheet.title = "Robustness"
+    _put(sheet, 1, 1, f"Robust choice (minimax regret): {result.choice}", bold=True).font = TITLE_FONT
+    _put(sheet, 2, 1, "Full cost = present value of what an option pays + of the demand it leaves "
+                      f"unserved at {result.unserved_value * 1e6:,.2f} USD per million tokens "
+                      f"({result.unserved_value_source}). Regret = full cost - the lowest full "
+                      "cost of any option in the same worldview and shock case.")
+    row = 4
+    _header(sheet, row, ["option", "max regret [MUSD]", "worst case", "expected full cost [MUSD]",
+                         "expected cost [MUSD]", "expected unserved [%]", "max unserved [%]",
+                         "minimax-regret choice"])
+    for record in result.summary.itertuples(index=False):
+        row += 1
+        values = [(record.option, None), (record.max_regret / 1e6, "#,##0"), (record.worst_case, None),
+                  (record.expected_full_cost / 1e6, "#,##0"), (record.expected_cost / 1e6, "#,##0"),
+                  (record.expected_unserved_share * 100, "0.0"), (record.max_unserved_share * 100, "0.0"),
+                  ("yes" if record.choice else "", None)]
+        for column, (value, fmt) in enumerate(values, start=1):
+            _put(sheet, row, column, value, fmt)
+    row += 2
+    _put(sheet, row, 1, "Shock cases", bold=True)
+    for name, shocks in result.shock_cases.items():
+        row += 1
+        _put(sheet, row, 1, name)
+        _put(sheet, row, 2, "; ".join(shock.title or f"{shock.kind} from {shock.start}" for shock in shocks)
+             or "none")
+    row += 2
+    _header(sheet, row, ["worldview", "shock case", "option", "weight", "cost [MUSD]",
+                         "unserved [Mtok]", "unserved [%]", "unserved value [MUSD]",
+                         "full cost [MUSD]", "regret [MUSD]"])
+    for record in result.matrix.itertuples(index=False):
+        row += 1
+        values = [(record.worldview, None), (record.shock_case, None), (record.option, None),
+                  (record.weight, "0.00"), (record.cost / 1e6, "#,##0"),
+                  (record.unserved_tokens / 1e6, "#,##0"), (record.unserved_share * 100, "0.0"),
+                  (record.unserved_cost / 1e6, "#,##0"), (record.full_cost / 1e6, "#,##0"),
+                  (record.regret / 1e6, "#,##0")]
+        for column, (value, fmt) in enumerate(values, start=1):
+            _put(sheet, row, column, value, fmt)
+    _widths(sheet, {1: 22, 2: 30, 3: 34, 4: 22, 5: 18, 6: 20, 7: 16, 8: 22, 9: 18, 10: 16})
+    sheet.freeze_panes = "A5"
+
+
+def write_robustness_workbook(result, path: Path) -> None:
+    """A workbook with the Robustness sheet alone (the caller makes the write atomic)."""
+    book = Workbook()
+    robustness_sheet(book.active, result)
+    save_workbook(book, Path(path))

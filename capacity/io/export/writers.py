@@ -37,9 +37,17 @@ def model_name() -> str:
     return f"capacity {__version__}"
 
 
-def write_excel(plan, path: str | Path) -> Path:
+def write_excel(plan, path: str | Path, robustness=None) -> Path:
     from .workbook import write_workbook
-    return atomic_write(path, lambda temporary: write_workbook(plan, temporary))
+    return atomic_write(path, lambda temporary: write_workbook(plan, temporary, robustness))
+
+
+def write_robustness(result, path: str | Path, fmt: str) -> Path:
+    """The robustness matrix as a workbook (its Robustness sheet), CSV or JSON."""
+    if fmt == "xlsx":
+        from .workbook import write_robustness_workbook
+        return atomic_write(path, lambda temporary: write_robustness_workbook(result, temporary))
+    return write_text(result.to_csv() if fmt == "csv" else result.to_json(), path)
 
 
 def write_text(text: str, path: str | Path) -> Path:
