@@ -231,3 +231,46 @@ def test_a_grid_limit_bounds_domestic_facility_growth(tmp_path):
     assert (facility <= limit * (years - 2025) * 1.02 + 1.0).all()
     assert _series(plan, "domestic-buildout", "Limits|Grid connection|Binding").loc[2035] == 1
     assert _series(plan, "domestic-buildout", "Demand|Unserved").loc[2035] > 0
+
+
+def _pooled_scenario(tmp_path, pooled: str, portfolios: str) -> Path:
+    path = _scenario(tmp_path, "portfolios:\n" + portfolios)
+    path.write_text(path.read_text().replace("options:\n", f"options:\n  pooled: {pooled}\n", 1))
+    return path
+
+
+def test_a_pooled_share_costs_its_share_of_the_machine_and_carries_its_allocation(tmp_path):
+    from capacity.model.stages.cost import capital_recovery_factor
+    plan = capacity.run(_pooled_scenario(tmp_path, "{}", "  pool: {frontier: {pooled: 1}, open: {pooled: 1}}\n"))
+    machine = plan.scenario.cases["one"].options.pooled
+    # the library's AI Factory (JUPITER-sized): half its 24,000 GPUs for half its cost
+    assert (machine.gpus, machine.allocation_share, machine.cost_share) == (24000, 0.5, 0.5)
+    gpus = _series(plan, "pool", "Capacity|GPUs")
+    assert (gpus == machine.allocation_share * machine.gpus).all()
+    capital = _series(plan, "pool", "Cost|Capital")
+    expected = machine.cost_share * machine.capex * capital_recovery_factor(machine.discount_rate, machine.lifetime)
+    np.testing.assert_allclose(capital, expected, rtol=1e-12)
+    assert (_series(plan, "pool", "Demand|Unserved") == 0).all()
+    np.testing.assert_allclose(_series(plan, "pool", "Sovereignty|Domestic share"), 100.0, rtol=1e-12)
+
+
+def test_what_a_small_pooled_allocation_cannot_carry_goes_down_the_chain(tmp_path):
+    portfolios = ("  pool: {frontier: {pooled: 1}, open: {pooled: 1}}\n"
+                  "  pool-then-rent: {frontier: {pooled: 1}, open: {pooled: 1}, fallback: [{route: hosted}]}\n")
+    plan = capacity.run(_pooled_scenario(tmp_path, "{gpus: 160}", portfolios))
+    tokens = _series(plan, "pool", "Demand|Tokens")
+    unserved = _series(plan, "pool", "Demand|Unserved")
+    assert (unserved.loc[2030:] > 0).all() and (unserved <= tokens).all()
+    needed = plan.chain[0]["pool"]["_routes"]["pooled"]
+    shortfall = _series(plan, "pool", "Capacity|Shortfall")
+    assert (shortfall.loc[2030:] > 0).all()
+    # the pooled machine never carries more than its allocation
+    assert (needed["_needed_gpus"] <= needed["_allocation"] + 16).all()
+    assert (_series(plan, "pool-then-rent", "Demand|Unserved") == 0).all()
+    assert (_series(plan, "pool-then-rent", "Cost|Total") > _series(plan, "pool", "Cost|Total")).loc[2030:].all()
+
+
+def test_a_portfolio_on_a_pooled_machine_that_is_not_there_is_refused(tmp_path):
+    path = _scenario(tmp_path, "portfolios:\n  pool: {frontier: {pooled: 1}, open: {pooled: 1}}\n")
+    with pytest.raises(capacity.InputError, match=r"portfolios\.pool.*options\.pooled"):
+        capacity.run(path)

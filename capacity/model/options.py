@@ -23,7 +23,8 @@ from ..data.scenario.models import PURE_OPTIONS, ROUTES
 from .cells import TIERS, Cells, _col, _f
 from .limits import LIMITS, capped_growth, capped_stock, served_share
 from .lookup import Tables
-from .routes import frontier_api, hosted_open_weight, owned, tier_throughput
+from .routes import frontier_api, hosted_open_weight, owned, pooled, tier_throughput
+from .routes import served_share as pooled_share
 from .shocks import Events, compile_shocks, ramp
 from .stages import cost, demand, fleet, power
 
@@ -31,7 +32,9 @@ OPTIONS = tuple(PURE_OPTIONS)
 """The pure options, in the order every view shows them (portfolios follow)."""
 DEFAULT_OPTIONS = OPTIONS + ("hedged",)
 """The options of a scenario that declares no portfolio of its own."""
-API, HOSTED, OWNED = (ROUTES.index(name) for name in ("api", "hosted", "owned"))
+API, HOSTED, OWNED, POOLED = (ROUTES.index(name) for name in ("api", "hosted", "owned", "pooled"))
+OPEN_ROUTES = [HOSTED, OWNED, POOLED]
+"""The routes that serve open-weight models (every route but the API)."""
 
 ROW_COLUMNS = {
     # identity
@@ -153,6 +156,9 @@ class Supply:
     fallback: np.ndarray
     fallback_ramp: np.ndarray
     events: Events
+    pooled: pd.DataFrame | None = None
+    """The pooled route's settings per row (``po_*`` columns from `options.pooled`; NaN where
+    the row's case has none), or None when no case has a pooled machine."""
 
 
 def pure_supply(rows: pd.DataFrame, events: Events | None = None) -> Supply:
@@ -163,15 +169,51 @@ def pure_supply(rows: pd.DataFrame, events: Events | None = None) -> Supply:
 def supply_for(scenario, rows: pd.DataFrame, shocks_of: dict[str, list] | None = None) -> Supply:
     """The pure options and every enabled portfolio of the scenario's cases, with their shocks
     (or `shocks_of[case]`), over `rows`."""
+    from ..data.errors import InputError
     names = list(OPTIONS)
     portfolios: dict[str, dict] = {}
     for case_name, case in scenario.cases.items():
         for name, portfolio in case.portfolios.items():
             if portfolio.enabled:
+                uses_pool = any(shares.get("pooled", 0) > 0 for tier in (portfolio.frontier, portfolio.open)
+                                for shares in tier.values()) or any(s.route == "pooled" for s in portfolio.fallback)
+                if uses_pool and case.options.pooled is None:
+                    raise InputError(scenario.source, f"portfolios.{name} (scenario {case_name})",
+                                     "a share or fallback on the pooled route", "options.pooled: the "
+                                     "machine the country has a share of (see docs/scenario.md)")
                 portfolios.setdefault(name, {})[case_name] = portfolio
                 if name not in names:
                     names.append(name)
-    return _supply(rows, names, portfolios, compile_shocks(scenario.cases, rows, shocks_of))
+    pooled = pooled_settings(scenario, rows)
+    exposed = None if pooled is None else (pooled["po_exposed"].to_numpy(float) > 0.5)
+    supply = _supply(rows, names, portfolios, compile_shocks(scenario.cases, rows, shocks_of, exposed))
+    supply.pooled = pooled
+    return supply
+
+
+def pooled_settings(scenario, rows: pd.DataFrame) -> pd.DataFrame | None:
+    """The pooled route's settings per row from each case's `options.pooled` (None if no case
+    has one): what `routes.pooled` and its throughput read."""
+    machines = {name: case.options.pooled for name, case in scenario.cases.items()
+                if case.options.pooled is not None}
+    if not machines:
+        return None
+    of = rows["scenario"].map
+    number = lambda get: of({n: float(get(m)) for n, m in machines.items()}).to_numpy(float)
+    text = lambda get: of({n: get(m) for n, m in machines.items()}).to_numpy(object)
+    return pd.DataFrame({
+        "po_gpu": text(lambda m: m.gpu), "po_frontier_model": text(lambda m: m.frontier_tier.model),
+        "po_open_model": text(lambda m: m.open_tier.model), "po_precision": text(lambda m: m.precision),
+        "po_engine": text(lambda m: m.engine), "po_pue": number(lambda m: m.pue),
+        "po_max_tpot": number(lambda m: np.inf if m.max_tpot_ms is None else m.max_tpot_ms),
+        "po_gpus_per_replica": number(lambda m: np.nan if m.gpus_per_replica is None else m.gpus_per_replica),
+        "po_gpus": number(lambda m: m.gpus), "po_allocation_share": number(lambda m: m.allocation_share),
+        "po_cost_share": number(lambda m: m.cost_share), "po_capex": number(lambda m: m.capex),
+        "po_first_year": number(lambda m: m.first_year), "po_lifetime": number(lambda m: m.lifetime),
+        "po_om": number(lambda m: m.om), "po_discount_rate": number(lambda m: m.discount_rate),
+        "po_domestic": number(lambda m: m.location == "domestic"),
+        "po_exposed": number(lambda m: m.location != "domestic" and not m.access_agreement),
+    })
 
 
 def _supply(rows, names: list[str], portfolios: dict[str, dict], events: Events) -> Supply:
@@ -246,9 +288,9 @@ def allocate(supply: Supply, o: int, rows: pd.DataFrame, cells: Cells, tokens: n
             available[r] *= allowed.ravel()[cells.series_cell()][:, None]
     open_share = events.open_share
     served = shares * available
-    served[[HOSTED, OWNED], :, 0] *= open_share          # open models do only so much frontier work
+    served[OPEN_ROUTES, :, 0] *= open_share          # open models do only so much frontier work
     cut = (shares * (1.0 - available)).sum(axis=0)
-    lagged = (shares[[HOSTED, OWNED], :, 0] * available[[HOSTED, OWNED], :, 0]).sum(axis=0) * (1.0 - open_share)
+    lagged = (shares[OPEN_ROUTES, :, 0] * available[OPEN_ROUTES, :, 0]).sum(axis=0) * (1.0 - open_share)
     substitutable = cut.copy()
     substitutable[:, 0] *= open_share
     frontier_only = np.zeros_like(cut)
@@ -299,10 +341,16 @@ def apply_limits(rows, tables, cells, supply: Supply, o: int, alloc: Allocation,
     else stays unserved. Returns the shares of owned and of rented capacity the limits leave
     by (series, year), and which limits bind."""
     limit = {name: cells.series_value(_f(rows, f"limit_{name}")) for name in LIMITS}
-    if not any(np.isfinite(value).any() for value in limit.values()):
-        return {}
-    own, hosted = routes.get("owned"), routes.get("hosted")
     zero = np.zeros((cells.n_series, cells.n_years))
+    one = np.ones((cells.n_series, cells.n_years))
+    pool = routes.get("pooled")
+    pooled = one if pool is None else pooled_share(pool["_needed_gpus"], pool["_allocation"])
+    if not any(np.isfinite(value).any() for value in limit.values()):
+        if pool is None or (pooled >= 1.0).all():
+            return {}
+        return {"owned": one, "rented": one, "pooled": pooled, "gpus_needed": zero,
+                "binding": {name: np.zeros_like(one, dtype=bool) for name in LIMITS}}
+    own, hosted = routes.get("owned"), routes.get("hosted")
     rented_at_home = cells.series_value(_domestic_rented(rows).astype(float)) > 0.5
     if hosted is not None:
         rented_gpus = np.where(rented_at_home, hosted["gpus"], 0.0)
@@ -329,14 +377,16 @@ def apply_limits(rows, tables, cells, supply: Supply, o: int, alloc: Allocation,
     binding = {"gpu_allocation": (gpu_rented < 1.0) | (gpu_own < 1.0),
                "grid_connection": power_cut & (limit["grid_connection"] <= limit["build_rate"]),
                "build_rate": power_cut & (limit["build_rate"] <= limit["grid_connection"])}
-    return {"owned": power_own * gpu_own, "rented": power_rented * gpu_rented, "binding": binding,
-            "gpus_needed": (own["gpus"] if own is not None else zero) + rented_gpus}
+    return {"owned": power_own * gpu_own, "rented": power_rented * gpu_rented, "pooled": pooled,
+            "binding": binding, "gpus_needed": (own["gpus"] if own is not None else zero) + rented_gpus}
 
 
 def _limited(rows, cells, supply, o, alloc: Allocation, limits: dict, tokens) -> Allocation:
     """The allocation once the limits leave a share (series, year) of its owned and of its
-    domestically rented capacity: the rest moves to fallback routes abroad (no ramp: a limit is
-    known in advance), else stays unserved."""
+    domestically rented capacity, and the pooled allocation what it can carry: what the limits
+    cut moves to fallback routes abroad, what the pooled machine cannot carry to any fallback
+    route (no ramp: both are known in advance; the limits were found before this extra load),
+    else it stays unserved."""
     per_row = lambda share: share.ravel()[cells.series_cell()][:, None]
     owned_share, rented_share = per_row(limits["owned"]), per_row(limits["rented"])
     served = alloc.served.copy()
@@ -346,22 +396,32 @@ def _limited(rows, cells, supply, o, alloc: Allocation, limits: dict, tokens) ->
     kept = np.ones_like(served)
     kept[OWNED] = owned_share
     kept[HOSTED] = np.where(domestic[HOSTED], rented_share, 1.0)
+    kept[POOLED] = per_row(limits["pooled"])
+    domestic[POOLED] = True          # a pooled machine's allocation is full: nothing more there
     cut = served * (1.0 - kept)
     served -= cut
     substitutable, frontier_only = alloc.substitutable.copy(), alloc.frontier_only.copy()
-    lost = cut.sum(axis=0)
+    # what the national limits cut may go only abroad (another domestic route meets the same
+    # limits); what a full pooled allocation cannot carry may go to any other route of the chain
+    limited = (cut[OWNED] + np.where(domestic[HOSTED], cut[HOSTED], 0.0))
+    pool_full = cut[POOLED]
     available = 1.0 - supply.events.cut
+    arrival = (_f(rows, "year") >= _f(rows, "do_arrival_year")).astype(float)[:, None]
     for k in range(supply.fallback.shape[1]):
         route = supply.fallback[o, k]
-        for r in (API, HOSTED):
-            mine = (route == r) & ~(domestic[r][:, 0])
+        for r in (API, HOSTED, OWNED):
+            mine = (route == r)[:, None]
             if not mine.any():
                 continue
-            moved = np.where(mine[:, None], lost * available[r], 0.0)
+            room = available[r] * (arrival if r == OWNED else 1.0)
+            abroad = mine & ~domestic[r]
+            moved = np.where(abroad, limited * room, 0.0) + np.where(mine, pool_full * room, 0.0)
             served[r] += moved
-            lost -= moved
-    substitutable += lost
-    return Allocation(served, alloc.sized_owned * owned_share, substitutable, frontier_only)
+            limited = limited - np.where(abroad, limited * room, 0.0)
+            pool_full = pool_full - np.where(mine, pool_full * room, 0.0)
+    substitutable += limited + pool_full
+    sized = np.maximum(alloc.sized_owned * owned_share, served[OWNED])
+    return Allocation(served, sized, substitutable, frontier_only)
 
 
 SUMMED = ("gpus", "busy_gpus", "held_gpus", "it_power", "facility_power", "energy", "gpus_offshore",
@@ -383,6 +443,9 @@ def _route_quantities(rows, tables, cells, work, supply, alloc: Allocation, thro
     if alloc.sized_owned.any() or alloc.served[OWNED].any() or keep == "owned":
         out["owned"] = owned(rows, tables, cells, _scaled(work, alloc.sized_owned),
                              _scaled(work, alloc.served[OWNED]), throughput, capacity)
+    if alloc.served[POOLED].any():
+        out["pooled"] = pooled(rows, tables, cells, _scaled(work, alloc.served[POOLED]),
+                               throughput["pooled"], supply.pooled)
     return out
 
 
@@ -412,6 +475,9 @@ def evaluate(rows: pd.DataFrame, tables: Tables, supply: Supply | None = None
                   "hosted": tier_throughput(rows, tables, work, "ho"),
                   "owned": tier_throughput(rows, tables, work, "do", "do_gpu"),
                   "owned-bought": tier_throughput(rows, tables, work, "do", "do_gpu_bought")}
+    if supply.pooled is not None:
+        with_pool = pd.concat([rows.reset_index(drop=True), supply.pooled.reset_index(drop=True)], axis=1)
+        throughput["pooled"] = tier_throughput(with_pool, tables, work, "po")
     tokens = work["input_tokens"] + work["output_tokens"]
     offshore_co2 = cells.series_value(_f(rows, "fa_grid_co2_intensity"))
     results = {}
@@ -421,7 +487,7 @@ def evaluate(rows: pd.DataFrame, tables: Tables, supply: Supply | None = None
         routes = _route_quantities(rows, tables, cells, work, supply, alloc, throughput, keep=keep)
         limits = apply_limits(rows, tables, cells, supply, o, alloc, routes)
         needed_gpus = None
-        if limits and ((limits["owned"] < 1.0).any() or (limits["rented"] < 1.0).any()):
+        if limits and any((limits[route] < 1.0).any() for route in ("owned", "rented", "pooled")):
             needed_gpus = limits["gpus_needed"]
             capacity = routes["owned"]["_held_ref"] * limits["owned"][:, None, :] if "owned" in routes else None
             alloc = _limited(rows, cells, supply, o, alloc, limits, tokens)
@@ -435,12 +501,14 @@ def evaluate(rows: pd.DataFrame, tables: Tables, supply: Supply | None = None
             quantities["_arrival"] = routes["owned"]["_arrival"]
         served_tokens = alloc.served * tokens[None]
         quantities["unserved"] = cells.sum_series((alloc.substitutable + alloc.frontier_only) * tokens)
-        quantities["below_frontier"] = cells.sum_series(served_tokens[[HOSTED, OWNED], :, 0].sum(axis=0))
+        quantities["below_frontier"] = cells.sum_series(served_tokens[OPEN_ROUTES, :, 0].sum(axis=0))
         shortfall = np.zeros((cells.n_series, cells.n_years))
         if needed_gpus is not None:
             rented = routes.get("hosted", {}).get("gpus", 0.0) * (cells.series_value(
                 _domestic_rented(rows).astype(float)) > 0.5)
             shortfall = np.maximum(needed_gpus - routes.get("owned", {}).get("gpus", 0.0) - rented, 0.0)
+        if "pooled" in routes:   # what the pooled allocation lacks
+            shortfall = shortfall + np.maximum(routes["pooled"]["_needed_gpus"] - routes["pooled"]["_allocation"], 0.0)
         quantities["shortfall"] = shortfall
         for limit in LIMITS:
             quantities[f"binds_{limit}"] = (limits["binding"][limit].astype(float) if limits

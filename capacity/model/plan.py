@@ -60,8 +60,8 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
 """Every variable in `Plan.results`. GPUs, power, energy, grid shares and emissions count what
 stands on national soil (rented GPUs in a domestic cloud region included); ``|Offshore``
 variables what stands abroad. `Sovereignty|Domestic share` is the share of tokens served by
-capacity the country owns (the domestic buildout's own fleet): rented GPUs and foreign APIs are
-not. `Cost|NPV` is the present value, at the scenario's discount rate, of `Cost|Total` from the
+capacity the country owns (the domestic buildout's own fleet, and a pooled machine at home that
+it co-owns): rented GPUs and foreign APIs are not. `Cost|NPV` is the present value, at the scenario's discount rate, of `Cost|Total` from the
 first year of the horizon to the row's year. `Capacity|Utilisation` is the average busy share
 of every GPU the option provisions, at home and abroad (mean GPUs kept busy over the year /
 GPUs provisioned; empty where there is no fleet). `Cost|Per request` is `Cost|Total` / requests

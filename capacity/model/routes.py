@@ -39,7 +39,8 @@ def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
 
 
 def _yearly_fleet(rows, tables, cells, work, tput: Throughput, gpu_column: str, pue_column: str):
-    """A fleet sized each year for that year's peak (rented or offshore): GPUs, power, energy."""
+    """A fleet sized each year for that year's peak (rented, offshore or pooled): GPUs, power,
+    energy; `gpu_column` and `pue_column` name the rows' columns of its GPU and PUE."""
     peak = cells.sum_tiers(fleet.gpu_seconds_per_second(work["peak_output_rate"],
                                                         tput.output_tokens_per_s_per_gpu))
     mean = cells.sum_tiers(fleet.gpu_seconds_per_second(work["average_output_rate"],
@@ -343,3 +344,44 @@ def owned(rows, tables, cells, size_work, load_work, throughput: dict,
               "domestic_tokens": tokens * own["available"]}
     del result["available"]
     return result
+
+
+def pooled(rows, tables, cells, work, tput: Throughput, settings: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A share of a public or consortium machine: the country's allocation of its GPUs from
+    its first year (the machine renewed at the end of each life at the same cost); it pays its
+    cost share of the machine's annualised capex and O&M whether it uses it or not, and the
+    energy its own work draws. `settings` holds the
+    route's settings per row (``po_*``, from `options.pooled`). The fleet reported is the
+    allocation; what it cannot carry the caller sends elsewhere (`served_share`)."""
+    rows = pd.concat([rows.reset_index(drop=True), settings.reset_index(drop=True)], axis=1)
+    used = _yearly_fleet(rows, tables, cells, work, tput, "po_gpu", "po_pue")
+    setting = lambda name: cells.series_value(_f(rows, f"po_{name}"))
+    year = cells.series_value(_f(rows, "year"))
+    open_years = year >= setting("first_year")
+    allocation = np.where(open_years, setting("allocation_share") * setting("gpus"), 0.0)
+    yearly = setting("capex") * cost.capital_recovery_factor(setting("discount_rate"), setting("lifetime"))
+    fixed = np.where(open_years, setting("cost_share") * (yearly + setting("om") * setting("capex")), 0.0)
+    domestic = setting("domestic") > 0.5
+    price = np.where(domestic, cells.series_value(_f(rows, "electricity_price")),
+                     cells.series_value(_f(rows, "fa_serving_electricity_price")))
+    energy = np.nan_to_num(used["energy"])
+    zero = _zeros(cells)
+    at_home = lambda value: np.where(domestic, value, 0.0)
+    abroad = lambda value: np.where(domestic, 0.0, value)
+    return {"capital": np.nan_to_num(fixed), "operating": energy * np.nan_to_num(price),
+            "gpus": at_home(allocation), "gpus_offshore": abroad(allocation),
+            "held_gpus": at_home(allocation), "held_gpus_offshore": abroad(allocation),
+            "busy_gpus": at_home(used["busy_gpus"]), "busy_gpus_offshore": abroad(used["busy_gpus"]),
+            "it_power": at_home(used["it_power"]), "it_power_offshore": abroad(used["it_power"]),
+            "facility_power": at_home(used["facility_power"]),
+            "facility_power_offshore": abroad(used["facility_power"]),
+            "energy": at_home(energy), "energy_offshore": abroad(energy), "floor_uplift": zero,
+            "domestic_tokens": at_home(cells.sum_series(work["input_tokens"] + work["output_tokens"])),
+            "_needed_gpus": used["gpus"], "_allocation": allocation, "_throughput": tput}
+
+
+def served_share(needed: np.ndarray, available: np.ndarray) -> np.ndarray:
+    """Share of a route's demand a fixed allocation of GPUs carries [1] (1 with no need)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(needed > 0, available / needed, 1.0)
+    return np.clip(np.nan_to_num(share, nan=1.0), 0.0, 1.0)

@@ -37,22 +37,25 @@ class Events:
         return bool(np.isfinite(self.start).any())
 
 
-def exposed(rows: pd.DataFrame) -> np.ndarray:
+def exposed(rows: pd.DataFrame, pooled_exposed: np.ndarray | None = None) -> np.ndarray:
     """(routes, rows) True where the route is exposed to access shocks: the API abroad always;
     rented or hosted capacity unless it stands in a domestic region under an access agreement;
-    owned capacity never."""
+    owned capacity never; a pooled machine where `pooled_exposed` says (abroad without an
+    access agreement)."""
     hosted_safe = (_f(rows, "ho_domestic") > 0.5) & (_f(rows, "ho_access_agreement") > 0.5)
-    return np.stack([np.ones(len(rows), bool), ~hosted_safe, np.zeros(len(rows), bool)])
+    pooled = np.zeros(len(rows), bool) if pooled_exposed is None else pooled_exposed
+    return np.stack([np.ones(len(rows), bool), ~hosted_safe, np.zeros(len(rows), bool), pooled])
 
 
 def compile_shocks(cases: dict[str, Case], rows: pd.DataFrame,
-                   shocks_of: dict[str, list] | None = None) -> Events:
+                   shocks_of: dict[str, list] | None = None,
+                   pooled_exposed: np.ndarray | None = None) -> Events:
     """The shocks of every case (or `shocks_of[case]`, for the robustness matrix) over `rows`."""
     events = Events.none(len(rows))
     scenario = rows["scenario"].to_numpy()
     year = rows["year"].to_numpy()
     use_case = rows["use_case"].to_numpy()
-    exposure = exposed(rows)
+    exposure = exposed(rows, pooled_exposed)
     for name, case in cases.items():
         for shock in (shocks_of or {}).get(name, case.shocks):
             end = np.inf if shock.end is None else shock.end

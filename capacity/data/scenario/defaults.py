@@ -240,6 +240,40 @@ def _library_limits(data: dict, catalog: Catalog, used: dict[tuple, Row]) -> Non
             used[("regions", code, "limits", "gpu_allocation")] = total
 
 
+POOLED_DEFAULTS = {"gpus": "gpus", "capex": "capex", "cost_share": "cost_share",
+                   "allocation_share": "allocation_share", "first_year": "first_year"}
+"""`options.pooled` fields from `limits.csv` id ``eurohpc-ai-factory`` (JUPITER, a EuroHPC
+machine: its share rules and size), when a scenario writes `options.pooled`."""
+
+
+def _default_pooled(data: dict, catalog: Catalog, used: dict[tuple, Row]) -> None:
+    """Fill `options.pooled` (when the scenario has it) from the library: the AI Factory's size,
+    cost and shares; the GPU (h100-sxm: JUPITER's GH200 carries the H100's GPU die), models,
+    lifetime, O&M, PUE and discount rate as the domestic buildout's."""
+    options = data.get("options")
+    pooled = options.get("pooled") if isinstance(options, dict) else None
+    if not isinstance(pooled, dict):
+        return
+    for name, parameter in POOLED_DEFAULTS.items():
+        row = catalog.get("limits", "eurohpc-ai-factory", parameter)
+        if name == "first_year" and row is not None and "first_year" not in pooled:
+            pooled["first_year"] = int(float(row.value))
+            used[("options", "pooled", "first_year")] = row
+            continue
+        _set_default(data, ("options", "pooled", name), row, used)
+    pooled.setdefault("gpu", "h100-sxm")
+    domestic = options.get("domestic-buildout") if isinstance(options.get("domestic-buildout"), dict) else {}
+    for tier in ("frontier_tier", "open_tier"):
+        if tier not in pooled and isinstance(domestic.get(tier), dict) and "model" in domestic[tier]:
+            pooled[tier] = {"model": domestic[tier]["model"]}
+    # the machine's cost (capex) covers its system and about six years of operation: no O&M on top
+    pooled.setdefault("om", 0.0)
+    for name, source in (("lifetime", ("defaults", "server", "lifetime")),
+                         ("pue", ("defaults", "facility", "pue_hyperscale")),
+                         ("discount_rate", ("defaults", "finance", "discount_rate_public"))):
+        _set_default(data, ("options", "pooled", name), catalog.get(*source), used)
+
+
 def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
     """Complete a raw scenario (in place) from the assumption library; return what was used."""
     used: dict[tuple, Row] = {}
@@ -247,6 +281,7 @@ def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
     _default_construction_cost(data, catalog, used)
     _default_portfolios(data, catalog, used)
     _library_limits(data, catalog, used)
+    _default_pooled(data, catalog, used)
     for path, (table, row_id, parameter) in OPTION_DEFAULTS.items():
         _set_default(data, path, catalog.get(table, row_id, parameter), used)
     for code, region in (data.get("regions") or {}).items():

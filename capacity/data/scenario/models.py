@@ -289,10 +289,38 @@ class DomesticBuildout(GpuServing):
     bridge: Literal["frontier-api", "hosted-open-weight"]
 
 
+class Pooled(Strict):
+    """A share of a public or consortium machine (a EuroHPC AI Factory, a university
+    consortium): `allocation_share` of its `gpus` from `first_year` (renewed at the end of each
+    `lifetime` at the same cost), for `cost_share` of its annualised cost (capex x capital
+    recovery over the lifetime + O&M) and the energy the country's work draws. What the allocation cannot carry goes down a portfolio's fallback
+    chain. Used by portfolios (route ``pooled``), never a pure option."""
+
+    gpu: str
+    gpus: Count
+    allocation_share: Fraction
+    cost_share: Fraction
+    capex: Q("MUSD", "USD", ge=0.0)
+    first_year: int = Field(ge=2000, le=2100)
+    lifetime: Q("yr", gt=0.0)
+    om: Q("1/yr", ge=0.0)
+    discount_rate: Q("1/yr", ge=0.0, le=1.0)
+    location: Literal["domestic", "partner"] = "domestic"
+    access_agreement: bool = True    # a treaty consortium guarantees access to its members
+    frontier_tier: ServedTier
+    open_tier: ServedTier
+    precision: Literal["bf16", "fp8", "fp4"] = "fp8"
+    max_tpot_ms: Q("ms", "s", gt=0.0) | None = None
+    gpus_per_replica: int | None = Field(default=None, ge=1)
+    pue: Q("", ge=1.0)
+    engine: Literal["tensorrt-llm", "vllm", "sglang"] = "tensorrt-llm"
+
+
 class Options(Strict):
     frontier_api: FrontierApi = Field(alias="frontier-api")
     hosted_open_weight: HostedOpenWeight = Field(alias="hosted-open-weight")
     domestic_buildout: DomesticBuildout = Field(alias="domestic-buildout")
+    pooled: Pooled | None = None
 
 
 class Finance(Strict):
@@ -321,11 +349,12 @@ class Plausibility(Strict):
 
 # --- supply routes, portfolios, limits and shocks ----------------------------------------------
 
-ROUTES = ("api", "hosted", "owned")
+ROUTES = ("api", "hosted", "owned", "pooled")
 """Ways to serve a tier: ``api`` buys tokens from foreign frontier labs (the frontier-api
 option's settings); ``hosted`` rents GPUs for open-weight models or buys their tokens from hosts
 (the hosted-open-weight option's settings, domestic or abroad); ``owned`` is domestic capacity
-the country owns (the domestic-buildout option's settings, with its bridge before arrival)."""
+the country owns (the domestic-buildout option's settings, with its bridge before arrival);
+``pooled`` a share of a public or consortium machine (`options.pooled`)."""
 PURE_OPTIONS = {"frontier-api": "api", "hosted-open-weight": "hosted", "domestic-buildout": "owned"}
 """The pure options: every tier, every year, on one route."""
 

@@ -114,5 +114,5 @@ SCENARIO_FIELDS = [f for f in model_fields(Case, skip=("schema_version", "region
                                                        "shocks", "portfolios", "robustness"))]
 REGION_FIELDS = model_fields(Region, skip=("limits",))
 USE_CASE_FIELDS = model_fields(UseCase)
-OPTION_FIELDS = (model_fields(Options, ("options",), skip=("gpu_roadmap",))
+OPTION_FIELDS = (model_fields(Options, ("options",), skip=("gpu_roadmap", "pooled"))
                  + model_fields(Fleet, ("fleet",)) + model_fields(Finance, ("finance",)))

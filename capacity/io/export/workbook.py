@@ -392,6 +392,7 @@ def robustness_sheet(sheet, result) -> None:
         _put(sheet, row, 2, "; ".join(shock.title or f"{shock.kind} from {shock.start}" for shock in shocks)
              or "none")
     row += 2
+    row_of_matrix = row
     _header(sheet, row, ["worldview", "shock case", "option", "weight", "cost [MUSD]",
                          "unserved [Mtok]", "unserved [%]", "unserved value [MUSD]",
                          "full cost [MUSD]", "regret [MUSD]"])
@@ -404,8 +405,21 @@ def robustness_sheet(sheet, result) -> None:
                   (record.regret / 1e6, "#,##0")]
         for column, (value, fmt) in enumerate(values, start=1):
             _put(sheet, row, column, value, fmt)
-    _widths(sheet, {1: 22, 2: 30, 3: 34, 4: 22, 5: 18, 6: 20, 7: 16, 8: 22, 9: 18, 10: 16})
+    _widths(sheet, {1: 28, 2: 30, 3: 36, 4: 22, 5: 18, 6: 20, 7: 16, 8: 22, 9: 18, 10: 16})
+    sheet.merge_cells("A2:J2")
+    sheet["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.row_dimensions[2].height = 45
+    for header_row in (4, row_of_matrix):
+        sheet.row_dimensions[header_row].height = 30
+        for cell in sheet[header_row]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A5"
+    # print: landscape, one page wide, the title rows on every page
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:2"
+    sheet.oddFooter.center.text = "Robustness - page &P of &N"
 
 
 def write_robustness_workbook(result, path: Path) -> None:
