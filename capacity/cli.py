@@ -96,9 +96,11 @@ def main() -> None:
 @click.option("--assumptions", "files", multiple=True, metavar="CSV",
               help="An assumption file whose rows add to or override the library (its name says "
                    "the table, e.g. gpus.csv); repeatable.")
+@click.option("--robust", "with_robustness", is_flag=True,
+              help="Add a Robustness sheet to the workbook (capacity robust's matrix).")
 @_set_option
 def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[str, ...],
-        overrides: tuple[str, ...]) -> None:
+        with_robustness: bool, overrides: tuple[str, ...]) -> None:
     """Run every option on SCENARIO (a YAML file, a filled Excel template, or a preset name;
     default: the embedded default scenario) and write the results.
 
@@ -111,16 +113,24 @@ def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[
       capacity run germany --assumptions quotes/gpus.csv   # a national GPU price quote
       capacity run --set demand.scale=2 --set options.domestic-buildout.pue=1.25
       capacity run --format iamc -o results.xlsx      # IAMC wide table (pyam, IIASA explorers)
+      capacity run --robust -o plan.xlsx              # with the Robustness sheet
     """
     from .io.export.writers import format_for
 
     fmt = format_for(output, fmt)
     if fmt == "xlsx" and output == "-":
         raise click.UsageError("an xlsx workbook cannot go to stdout; give -o PATH.xlsx")
+    if with_robustness and fmt != "xlsx":
+        raise click.UsageError("--robust adds a sheet to the workbook; for the matrix as "
+                               f"{fmt}, use capacity robust --format {fmt if fmt != 'iamc' else 'csv'}")
     loaded, plan = _load_and_run(scenario, files, overrides)
     if output is None:
         output = "-" if fmt in ("json", "csv", "iamc") else f"{loaded.name}-plan.xlsx"
     writers = {"xlsx": plan.to_excel, "json": plan.to_json, "csv": plan.to_csv, "iamc": plan.to_iamc}
+    if with_robustness:
+        from .analysis.robust import robust as find
+        result = find(loaded)
+        writers["xlsx"] = lambda path: plan.to_excel(path, robustness=result)
     if output == "-":
         sys.stdout.write(writers[fmt]())
         return
@@ -284,7 +294,9 @@ def robust(scenario, output, fmt, unserved_value, files, overrides) -> None:
 @_set_option
 def breakeven(scenario, variant, year, levers, fmt, files, overrides) -> None:
     """How far each deciding assumption must move before another option becomes the cheapest
-    (lowest Cost|Total in the year): the break-even value nearest the default, below or above.
+    (lowest Cost|Total in the year, with demand it leaves unserved under the scenario's shocks
+    and limits at robustness.unserved_value): the break-even value nearest the default, below
+    or above.
 
     \b
     Levers: frontier-price-trend, open-price-trend, api-floor-markup, host-price-trend, rent,

@@ -170,3 +170,33 @@ def test_the_readmes_worked_policy_question_is_what_the_tool_computes():
     for reserve, text in ((0.2, "20 % of the frontier tier's peak leaves"), (0.5, "50 % leaves"),
                           (1.0, "100 %\n  leaves")):
         assert f"{worked.answer(reserve, '0.25 yr')['unserved_2028']:.1f} %" in readme.split(text)[1][:12]
+
+
+def test_cli_run_robust_adds_the_sheet_and_refuses_other_formats(tmp_path):
+    runner = CliRunner()
+    out = runner.invoke(main, ["run", "--robust", "-o", str(tmp_path / "plan.xlsx")])
+    assert out.exit_code == 0, out.output
+    assert load_workbook(tmp_path / "plan.xlsx").sheetnames[2] == "Robustness"
+    refused = runner.invoke(main, ["run", "--robust", "--format", "csv", "-o", "-"])
+    assert refused.exit_code == 2 and "capacity robust --format csv" in refused.output
+
+
+def test_breakeven_counts_unserved_demand_at_its_value():
+    """Under a cut-off the pure API option pays nothing and serves nothing: it is not the cheapest."""
+    from capacity.analysis.breakeven import breakeven
+    table = breakeven(capacity.load_scenario("netherlands-frontier-cutoff-2028"), year=2030, levers=["rent"])
+    assert table.loc[0, "cheapest"] != "frontier-api"
+    priced = capacity.run("netherlands-frontier-cutoff-2028").results
+    api = priced[(priced["option"] == "frontier-api") & (priced["variable"] == "Cost|Total") & (priced["year"] == 2030)]
+    assert (api["value"] == 0).all()
+
+
+def test_case_weights_move_the_expected_cost_and_unknown_ones_are_refused(default_robustness):
+    scenario = capacity.load_scenario(overrides={"robustness.weights.maximalist": 0})
+    weighted = robust(scenario)
+    realist = default_robustness.matrix[default_robustness.matrix["worldview"] == "realist"]
+    expected = realist.groupby("option", sort=False)["full_cost"].mean()
+    got = weighted.summary.set_index("option")["expected_full_cost"]
+    np.testing.assert_allclose(got[expected.index], expected, rtol=1e-12)
+    with pytest.raises(capacity.InputError, match="robustness.weights.optimist"):
+        robust(capacity.load_scenario(overrides={"robustness.weights.optimist": 1}))

@@ -61,7 +61,7 @@ def test_shocks_and_limits_that_never_bind_change_nothing(tmp_path, base):
     plan = capacity.run(_scenario(tmp_path, """
 shocks:
   - {kind: price, start: 2040, multiplier: 3}
-  - {kind: cutoff, start: 2026, routes: [api], use_cases: [no-such-use-case]}
+  - {kind: cutoff, start: 2036, routes: [api], use_cases: [drafting]}
 """, region="{limits: {gpu_allocation: 1e12, grid_connection: 1e9 MW/yr, build_rate: {2026: null}}}"))
     np.testing.assert_array_equal(plan.results["value"].to_numpy(), base.results["value"].to_numpy())
     assert (_series(plan, "domestic-buildout", "Demand|Unserved") == 0).all()
@@ -169,31 +169,27 @@ def test_a_widening_open_weight_lag_leaves_frontier_work_unserved_on_open_routes
     assert (_series(plan, "frontier-api", "Demand|Served below frontier") == 0).all()
 
 
-H100_OWNED = """
+ON_H100 = """    frontier_tier: {model: deepseek-v3}
+    open_tier: {model: gpt-oss-120b}
+    gpu: h100-sxm
+    after_roadmap: last
+    precision: fp8
+    max_tpot_ms: 50
+"""
+H100_OWNED = f"""
 options:
   frontier-api:
-    frontier_tier: {proxy_model: deepseek-v3}
-    open_tier: {product: gpt-5-mini, proxy_model: gpt-oss-120b}
-    offshore: {gpu: gb200, precision: fp8, max_tpot_ms: 50}
+    frontier_tier: {{proxy_model: deepseek-v3}}
+    open_tier: {{product: gpt-5-mini, proxy_model: gpt-oss-120b}}
+    offshore: {{gpu: gb200, precision: fp8, max_tpot_ms: 50}}
   hosted-open-weight:
-    frontier_tier: {model: deepseek-v3}
-    open_tier: {model: gpt-oss-120b}
-    gpu: h100-sxm
-    after_roadmap: last
-    precision: fp8
-    max_tpot_ms: 50
-    location: offshore
+{ON_H100}    location: offshore
   domestic-buildout:
-    frontier_tier: {model: deepseek-v3}
-    open_tier: {model: gpt-oss-120b}
-    gpu: h100-sxm
-    after_roadmap: last
-    precision: fp8
-    max_tpot_ms: 50
-    build_lead_time: 0
+{ON_H100}    build_lead_time: 0
     grid_connection_lead_time: 0
     bridge: hosted-open-weight
 """
+"""H100s everywhere (one H100-equivalent each), owned capacity from the first year."""
 
 
 def test_an_allocation_cap_bounds_domestic_gpus_and_reports_what_it_cannot_serve(tmp_path):
@@ -274,3 +270,21 @@ def test_a_portfolio_on_a_pooled_machine_that_is_not_there_is_refused(tmp_path):
     path = _scenario(tmp_path, "portfolios:\n  pool: {frontier: {pooled: 1}, open: {pooled: 1}}\n")
     with pytest.raises(capacity.InputError, match=r"portfolios\.pool.*options\.pooled"):
         capacity.run(path)
+
+
+def test_a_shock_on_a_use_case_the_scenario_lacks_is_refused_where_it_is_written(tmp_path):
+    path = _scenario(tmp_path, "shocks: [{kind: cutoff, start: 2028, use_cases: [draftin]}]")
+    with pytest.raises(capacity.InputError, match=r"one\.yaml:\d+.*shocks\.0\.use_cases.*'draftin'.*drafting"):
+        capacity.run(path)
+
+
+def test_an_allocation_as_a_share_of_world_shipments_follows_the_librarys_series(tmp_path):
+    plan = capacity.run(_scenario(tmp_path, region="{limits: {gpu_allocation: {world_share: 0.001}}}"))
+    catalog = plan.scenario.catalog
+    table = plan.scenario.cases["one"].regions["NLD"].limits.gpu_allocation
+    shipped = {int(i.split("-")[1]): float(catalog.get("limits", i, "accelerator_shipments").value)
+               for i in catalog.ids("limits") if i.startswith("world-")}
+    assert table == pytest.approx({year: 0.001 * value for year, value in shipped.items()})
+    # after the series ends its last year holds: 0.1 % of 2025's 13.17 million H100e
+    rows = plan.rows
+    np.testing.assert_allclose(rows.loc[rows["year"] == 2030, "limit_gpu_allocation"], 0.001 * shipped[max(shipped)])

@@ -16,7 +16,8 @@ import pandas as pd
 
 from ..data.errors import InputError
 from ..model.lookup import tables_for
-from ..model.options import OPTIONS, evaluate
+from ..model.options import OPTIONS, evaluate, pure_supply
+from ..model.shocks import Events, compile_shocks
 from ..model.rows import scenario_rows
 
 
@@ -58,21 +59,29 @@ GRID_POINTS = 48
 PASSES = 3
 
 
-def _cheapest(rows: pd.DataFrame, tables, lever: Lever, values: np.ndarray, year: int) -> np.ndarray:
-    """The cheapest option's index at each swept value: every value is a series of its own."""
+def _cheapest(rows: pd.DataFrame, tables, lever: Lever, values: np.ndarray, year: int,
+              events: Events | None = None, unserved_value: float = 0.0) -> np.ndarray:
+    """The cheapest pure option's index at each swept value: every value is a series of its
+    own, under the variant's shocks (`events`, compiled over `rows`). An option's cost counts
+    the demand it leaves unserved (after shocks and limits) at `unserved_value` [USD/token],
+    as `capacity robust` does: without shocks and limits nothing is unserved."""
     k = len(values)
     stacked = pd.concat([rows] * k, ignore_index=True)
     point = np.repeat(np.arange(k), len(rows))
     stacked["scenario"] = stacked["scenario"].astype(str) + "#" + pd.Series(point).astype(str)
     base = stacked[lever.column].to_numpy(dtype=float)
     stacked[lever.column] = values[point] if lever.kind == "value" else base * values[point]
-    cells, quantities, _ = evaluate(stacked, tables)
+    tiled = None if events is None else Events(
+        np.tile(events.cut, (1, k, 1)), np.tile(events.price, (1, k)), np.tile(events.quota, (1, k)),
+        np.tile(events.open_share, k), np.tile(events.start, k))
+    cells, quantities, _ = evaluate(stacked, tables, pure_supply(stacked, tiled))
     column = year - cells.first_grid_year
     # each series is one (point, region): add the regions of a point up
     point_of_series = np.zeros(cells.n_series, dtype=np.int64)
     point_of_series[cells.series] = point
     totals = np.stack([np.bincount(point_of_series, weights=np.nan_to_num(
-        quantities[option]["total"][:, column]), minlength=k) for option in OPTIONS], axis=1)
+        quantities[option]["total"][:, column] + quantities[option]["unserved"][:, column] * unserved_value),
+        minlength=k) for option in OPTIONS], axis=1)
     return np.argmin(totals, axis=1)
 
 
@@ -98,12 +107,15 @@ def breakeven(scenario, variant: str | None = None, year: int | None = None,
     if unknown:
         raise InputError(None, "lever", repr(unknown[0]), "one of " + ", ".join(LEVERS))
     tables = tables_for(scenario.catalog)
+    case = scenario.cases[variant]
+    events = compile_shocks({variant: case}, rows)
+    value = case.robustness.unserved_value or 0.0
     records = []
     for name in levers or list(LEVERS):
         lever = LEVERS[name]
         column = rows[lever.column].to_numpy(dtype=float)
         default = float(np.nanmax(column)) if lever.kind == "value" else 1.0
-        at_default = int(_cheapest(rows, tables, lever, np.array([default]), year)[0])
+        at_default = int(_cheapest(rows, tables, lever, np.array([default]), year, events, value)[0])
         record = {"lever": name, "description": lever.description, "unit": lever.unit,
                   "default": default * lever.to_shown, "cheapest": OPTIONS[at_default],
                   "breakeven_below": np.nan, "cheapest_below": None,
@@ -115,7 +127,7 @@ def breakeven(scenario, variant: str | None = None, year: int | None = None,
             found = None
             for _ in range(PASSES):
                 grid = np.linspace(low, high, GRID_POINTS)
-                cheapest = _cheapest(rows, tables, lever, grid, year)
+                cheapest = _cheapest(rows, tables, lever, grid, year, events, value)
                 changed = np.flatnonzero(cheapest != at_default)
                 if not changed.size:
                     break
@@ -132,7 +144,8 @@ def breakeven(scenario, variant: str | None = None, year: int | None = None,
 
 def to_text(table: pd.DataFrame, variant: str, year: int) -> str:
     """The break-even table for a terminal."""
-    lines = [f"break-even values, {variant} {year} (the cheapest option by Cost|Total that year)"]
+    lines = [f"break-even values, {variant} {year} (the cheapest option by Cost|Total that year, "
+             "unserved demand counted at its value)"]
     for row in table.itertuples(index=False):
         unit = f" {row.unit}" if row.unit and row.unit != "x" else ("x" if row.unit == "x" else "")
         show = lambda value: f"{value:.4g}{unit}"

@@ -113,6 +113,11 @@ def robust(scenario: Scenario, unserved_value: float | None = None) -> Robustnes
     source = (f"{row.key} = {row.text}, {row.quality}" if row is not None and unserved_value is None
               else "given by the scenario" if unserved_value is None else "given by the caller")
     shock_cases = _shock_cases(scenario)
+    known = list(scenario.cases) + list(shock_cases)
+    for name in first.robustness.weights:
+        if name not in known:
+            raise InputError(scenario.source, f"robustness.weights.{name}", repr(name),
+                             "a worldview (variant) or shock case: " + ", ".join(known))
     plan = run(matrix_scenario(scenario, shock_cases))
     results = plan.results
     wanted = results[results["variable"].isin(["Cost|Total", "Demand|Unserved", "Demand|Tokens"])]

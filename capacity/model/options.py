@@ -76,6 +76,7 @@ ROW_COLUMNS = {
     "ho_gpu": "GPU generation rented this year (roadmap)",
     "ho_precision": "", "ho_max_tpot": "[s]", "ho_gpus_per_replica": "[GPU]", "ho_pue": "[1]",
     "ho_domestic": "rented GPUs stand on national soil [bool]",
+    "ho_access_agreement": "the domestic region's provider guarantees access (not exposed) [bool]",
     "ho_rental_price": "of this year's GPU, at the price year [USD/GPU/s]",
     "ho_year_round": "1: a peak-sized reserved fleet all year; 0: reserved baseline and on-demand burst",
     "ho_reserved_price_ratio": "reserved over on-demand rent [1]",
@@ -95,8 +96,13 @@ ROW_COLUMNS = {
     "do_facility_capex": "[USD/W of IT]", "do_grid_connection_capex": "[USD/W of facility]",
     "do_server_lifetime": "[yr]", "do_facility_lifetime": "[yr]", "do_grid_lifetime": "[yr]",
     "do_server_om": "[1/yr]", "do_facility_om": "[1/yr]", "do_discount_rate": "[1/yr]",
-    "do_arrival_year": "first year domestic capacity serves [yr]",
+    "do_arrival_year": "first year domestic capacity serves: build or grid lead time (the "
+                       "region's grid queue when given) after the first year [yr]",
     "do_bridge": "option serving demand before arrival",
+    # limits on what the region may add of domestic capacity a year (inf: none)
+    "limit_gpu_allocation": "H100-equivalents delivered a year [1/yr]",
+    "limit_grid_connection": "facility load new datacenters may connect a year [W/yr]",
+    "limit_build_rate": "datacenter capacity the country may commission a year [W/yr]",
 }
 
 

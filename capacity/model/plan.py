@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -312,25 +313,37 @@ def _check_feasible(scenario: Scenario, rows: pd.DataFrame, quantities: dict) ->
                              "choose a larger GPU, a lower precision, or a looser latency target")
 
 
+@lru_cache(maxsize=None)
+def _report_factors() -> np.ndarray:
+    return np.array([_report_unit_factor(canonical, report) for _, canonical, report in VARIABLES.values()])
+
+
 def _tidy(cells, rows, quantities, shared) -> pd.DataFrame:
-    """Long table: one value a row, in report units, for every present (series, year)."""
+    """Long table: one value a row, in report units, for every present (series, year), in the
+    order option, variable, series, year; built from one stacked array per option."""
     present = shared["present"].ravel()
     key = rows[["scenario", "region"]].drop_duplicates().reset_index(drop=True)
     series = np.repeat(np.arange(cells.n_series), cells.n_years)[present]
     years = np.tile(cells.first_grid_year + np.arange(cells.n_years), cells.n_series)[present]
     scenario_of, region_of = key["scenario"].to_numpy()[series], key["region"].to_numpy()[series]
-    frames = []
+    grid = (cells.n_series, cells.n_years)
+    names = list(VARIABLES)
+    n_variables = len(names)
+    columns = {name: [] for name in ("scenario", "region", "option", "variable", "unit", "year", "value")}
     for option in shared["options"]:
         mine = quantities[option]["_present"].ravel()[present]
-        for variable, (source, canonical, report) in VARIABLES.items():
-            kind, _, name = source.rpartition(":")
-            values = (shared if kind == "shared" else quantities[option])[name]
-            values = np.broadcast_to(values, (cells.n_series, cells.n_years)).ravel()[present]
-            frames.append(pd.DataFrame({
-                "scenario": scenario_of[mine], "region": region_of[mine], "option": option,
-                "variable": variable, "unit": report, "year": years[mine],
-                "value": values[mine] * _report_unit_factor(canonical, report)}))
-    results = pd.concat(frames, ignore_index=True)
+        stacked = np.stack([np.broadcast_to((shared if kind == "shared" else quantities[option])[name], grid)
+                            .ravel()[present][mine]
+                            for kind, _, name in (source.rpartition(":") for source, _, _ in VARIABLES.values())])
+        n = int(mine.sum())
+        columns["value"].append((stacked * _report_factors()[:, None]).ravel())
+        columns["scenario"].append(np.tile(scenario_of[mine], n_variables))
+        columns["region"].append(np.tile(region_of[mine], n_variables))
+        columns["year"].append(np.tile(years[mine], n_variables))
+        columns["option"].append(np.full(n * n_variables, option, dtype=object))
+        columns["variable"].append(np.repeat(np.array(names, dtype=object), n))
+        columns["unit"].append(np.repeat(np.array([report for _, _, report in VARIABLES.values()], dtype=object), n))
+    results = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
     results["year"] = results["year"].astype(int)
     return results[RESULT_COLUMNS]
 

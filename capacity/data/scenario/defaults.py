@@ -219,8 +219,10 @@ LIBRARY_LIMITS = {"grid_connection": "grid_connection_per_year", "build_rate": "
 
 def _library_limits(data: dict, catalog: Catalog, used: dict[tuple, Row]) -> None:
     """Region limits written as ``library`` (the region's own `limits.csv` row) or, for
-    `gpu_allocation`, as the id of an allocation row (``ai-diffusion-tier2``): its H100-
-    equivalents over the rule's period, spread evenly over its years, from its first year on."""
+    `gpu_allocation`, as the id of an allocation row (``ai-diffusion-tier2``: its H100-
+    equivalents over the rule's period, spread evenly over its years, from its first year on)
+    or as ``{world_share: s}`` (s x the world's accelerator shipments of each year of the
+    library's series, the last year's held on)."""
     for code, region in (data.get("regions") or {}).items():
         limits = region.get("limits") if isinstance(region, dict) else None
         if not isinstance(limits, dict):
@@ -232,6 +234,19 @@ def _library_limits(data: dict, catalog: Catalog, used: dict[tuple, Row]) -> Non
                     limits[name] = row.text
                     used[("regions", code, "limits", name)] = row
         allocation = limits.get("gpu_allocation")
+        if isinstance(allocation, dict) and set(allocation) == {"world_share"}:
+            # a share of world accelerator shipments: the library's yearly series (world-<year>),
+            # its last year held on after it
+            share = float(allocation["world_share"])
+            years = sorted(int(row_id.split("-")[1]) for row_id in catalog.ids("limits")
+                           if row_id.startswith("world-") and row_id.split("-")[1].isdigit())
+            table = {}
+            for year in years:
+                row = catalog.get("limits", f"world-{year}", "accelerator_shipments")
+                table[year] = share * float(row.value)
+                used[("regions", code, "limits", "gpu_allocation", year)] = row
+            limits["gpu_allocation"] = table
+            continue
         if isinstance(allocation, str) and catalog.get("limits", allocation, "gpu_allocation"):
             total = catalog.get("limits", allocation, "gpu_allocation")
             first = int(float(catalog.get("limits", allocation, "first_year").value))

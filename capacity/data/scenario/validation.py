@@ -126,7 +126,24 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
                          "every use case disabled (enabled: false)", "at least one enabled use case")
     case = case.model_copy(update={"use_cases": enabled})
     check_workforce(case, source, lines, variant_prefix)
+    check_shocks(case, source, lines, variant_prefix)
     return case, used
+
+
+def check_shocks(case: Case, source: str, lines: dict[tuple, int], variant_prefix: tuple = ()) -> None:
+    """Refuse a shock naming a use case the case does not have (a typo would otherwise hit
+    nothing, silently), and robustness weights naming no worldview or shock case."""
+    known = sorted(case.use_cases)
+    shock_lists = [(("shocks",), case.shocks)] + [(("robustness", "shock_cases", name), shocks)
+                                                  for name, shocks in case.robustness.shock_cases.items()]
+    for path, shocks in shock_lists:
+        for index, shock in enumerate(shocks):
+            for name in shock.use_cases or []:
+                if name not in case.use_cases:
+                    line = _line_for(lines, path, variant_prefix)
+                    raise InputError(f"{source}:{line}" if line else source,
+                                     ".".join(map(str, path + (index, "use_cases"))), repr(name),
+                                     "a use case of the scenario: " + ", ".join(known))
 
 
 ID_PATHS: list[tuple[tuple, str]] = [

@@ -31,7 +31,7 @@ TITLE_FONT = Font(bold=True, size=13)
 
 SUMMARY_VARIABLES = ["Capacity|GPUs", "Power|Facility", "Energy|Electricity",
                      "Grid|Share of consumption", "Cost|Total", "Cost|Per million tokens",
-                     "Cost|NPV", "Sovereignty|Domestic share"]
+                     "Cost|NPV", "Sovereignty|Domestic share", "Demand|Unserved|Share"]
 NUMBER_FORMATS = {"GPU": "#,##0", "MW": "#,##0.0", "TWh/yr": "#,##0.000", "%": "0.000",
                   "USD/yr": "#,##0", "USD": "#,##0", "USD/Mtok": "#,##0.000", "token/yr": "#,##0",
                   "token/s": "#,##0", "t CO2/yr": "#,##0"}
@@ -308,6 +308,12 @@ METHOD = [
     "Cost: API tokens x prices (cached input at its price); rental of the peak-sized fleet all "
     "year; buildout capital x capital recovery factor r(1+r)^n/((1+r)^n-1) + energy + O&M; "
     "cost per million tokens = total cost / tokens x 10^6; NPV at the scenario's discount rate.",
+    "Options are portfolios of routes (api, hosted, owned, pooled): each tier's share by route; "
+    "owned capacity's share goes to its bridge before it arrives; shocks (cut-off, quota, price, "
+    "open-weight lag) withdraw a route's share, which the fallback chain takes over after its ramp "
+    "time (a reserve on owned capacity first); limits (GPU allocation in H100-equivalents, grid "
+    "connection and build rate in MW a year) bound owned and domestically rented capacity; what "
+    "no route serves is Demand|Unserved.",
 ]
 
 
