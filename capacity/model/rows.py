@@ -83,21 +83,24 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     years = np.arange(case.horizon.first_year, case.horizon.last_year + 1)
     regions = list(case.regions)
     use_cases = list(case.use_cases)
-    grid = pd.MultiIndex.from_product([regions, years, use_cases],
-                                      names=["region", "year", "use_case"]).to_frame(index=False)
-    region_of = grid["region"].to_numpy()
-    use_case_of = grid["use_case"].to_numpy()
-    year_of = grid["year"].to_numpy()
+    # regions x years x use cases, as integer positions (the columns are built as arrays and
+    # framed once at the end)
+    n_r, n_y, n_u = len(regions), len(years), len(use_cases)
+    region_index = np.repeat(np.arange(n_r), n_y * n_u)
+    use_case_index = np.tile(np.arange(n_u), n_r * n_y)
+    year_of = np.tile(np.repeat(years, n_u), n_r)
+    region_of = np.array(regions, dtype=object)[region_index]
+    use_case_of = np.array(use_cases, dtype=object)[use_case_index]
+    n = len(year_of)
 
     def per_region(getter) -> np.ndarray:
-        return pd.Series({code: getter(r) for code, r in case.regions.items()}).reindex(region_of).to_numpy()
+        return np.array([getter(r) for r in case.regions.values()], dtype=object)[region_index]
 
     def per_use_case(getter) -> np.ndarray:
-        return pd.Series({uid: getter(u) for uid, u in case.use_cases.items()},
-                         dtype=object).reindex(use_case_of).to_numpy()
+        return np.array([getter(u) for u in case.use_cases.values()], dtype=object)[use_case_index]
 
-    out = grid
-    out.insert(0, "scenario", case.name)
+    out: dict[str, object] = {"scenario": np.full(n, case.name, dtype=object), "region": region_of,
+                              "year": year_of, "use_case": use_case_of}
     out["first_year"] = case.horizon.first_year
 
     # demand
@@ -106,26 +109,25 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
             return use_case.users
         return region.base(use_case.user_base) * use_case.user_share
 
-    pairs = pd.MultiIndex.from_product([regions, use_cases])
-    potential = pd.Series([base(case.regions[r], case.use_cases[u]) for r, u in pairs], index=pairs)
-    out["potential_users"] = potential.reindex(pd.MultiIndex.from_arrays([region_of, use_case_of])).to_numpy()
+    potential = np.array([[base(case.regions[r], case.use_cases[u]) for u in use_cases] for r in regions],
+                         dtype=float)
+    out["potential_users"] = potential[region_index, use_case_index]
     logistic = per_use_case(lambda u: u.adoption if isinstance(u.adoption, LogisticAdoption) else None)
     # adoption tables: interpolated over the horizon once per use case, then gathered per row
     table_adoption = pd.DataFrame({
         uid: (np.interp(years, sorted(u.adoption), [u.adoption[k] for k in sorted(u.adoption)])
               if not isinstance(u.adoption, LogisticAdoption) else np.full(years.shape, np.nan))
         for uid, u in case.use_cases.items()}, index=years)
-    out["adoption"] = table_adoption.to_numpy()[year_of - years[0],
-                                                table_adoption.columns.get_indexer(use_case_of)]
-    out["adoption_saturation"] = [np.nan if a is None else a.saturation for a in logistic]
-    out["adoption_midpoint_year"] = [np.nan if a is None else a.midpoint_year for a in logistic]
-    out["adoption_steepness"] = [np.nan if a is None else a.steepness for a in logistic]
+    out["adoption"] = table_adoption.to_numpy()[year_of - years[0], use_case_index]
+    out["adoption_saturation"] = np.array([np.nan if a is None else a.saturation for a in logistic], float)
+    out["adoption_midpoint_year"] = np.array([np.nan if a is None else a.midpoint_year for a in logistic], float)
+    out["adoption_steepness"] = np.array([np.nan if a is None else a.steepness for a in logistic], float)
     reference = case.demand.reference_ai_user_share
     ai_users = per_region(lambda r: np.nan if r.ai_user_share is None else r.ai_user_share).astype(float)
     if case.demand.country_adoption and reference is not None:
         out["adoption_midpoint_year"] = country_midpoint(
-            out["adoption_saturation"].to_numpy(float), out["adoption_midpoint_year"].to_numpy(float),
-            out["adoption_steepness"].to_numpy(float), ai_users / reference)
+            out["adoption_saturation"], out["adoption_midpoint_year"], out["adoption_steepness"],
+            ai_users / reference)
     for name in ("requests_per_user_per_day", "input_tokens", "token_growth", "token_growth_years",
                  "frontier_share", "peak_to_average", "cached_input_share", "turns_per_session",
                  "context_growth_per_turn", "session_length_dispersion"):
@@ -151,7 +153,7 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     fa, ho, do = case.options.frontier_api, case.options.hosted_open_weight, case.options.domestic_buildout
     inf_or = lambda x: math.inf if x is None else x
     nan_or = lambda x: math.nan if x is None else float(x)
-    out = out.assign(
+    out.update(
         fa_frontier_input_price=fa.frontier_tier.input_price, fa_frontier_output_price=fa.frontier_tier.output_price,
         fa_open_input_price=fa.open_tier.input_price, fa_open_output_price=fa.open_tier.output_price,
         fa_frontier_cached_price=fa.frontier_tier.cached_input_price,
@@ -209,7 +211,9 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     out["fa_gpu"] = offshore
     out["fa_serving_server_capex"] = generation_price(catalog, offshore, year_of, change, fa.offshore.gpu,
                                                       fa.serving_cost.server_capex, first)
-    return out
+    # one frame, scalars broadcast to every row
+    return pd.DataFrame({name: (value if isinstance(value, np.ndarray) else np.full(n, value))
+                         for name, value in out.items()})
 
 
 def _limit_values(case: Case, name: str, region_of: np.ndarray, year_of: np.ndarray) -> np.ndarray:
