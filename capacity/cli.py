@@ -98,9 +98,15 @@ def main() -> None:
                    "the table, e.g. gpus.csv); repeatable.")
 @click.option("--robust", "with_robustness", is_flag=True,
               help="Add a Robustness sheet to the workbook (capacity robust's matrix).")
+@click.option("--draws", type=click.IntRange(min=1), metavar="N",
+              help="Also a Monte Carlo of N draws over every sourced low/high range (PERT): "
+                   "quantiles P5-P95 of every variable and the probability each option is the "
+                   "cheapest.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the draws: the same seed gives the same results.")
 @_set_option
 def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[str, ...],
-        with_robustness: bool, overrides: tuple[str, ...]) -> None:
+        with_robustness: bool, draws: int | None, seed: int, overrides: tuple[str, ...]) -> None:
     """Run every option on SCENARIO (a YAML file, a filled Excel template, or a preset name;
     default: the embedded default scenario) and write the results.
 
@@ -114,6 +120,7 @@ def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[
       capacity run --set demand.scale=2 --set options.domestic-buildout.pue=1.25
       capacity run --format iamc -o results.xlsx      # IAMC wide table (pyam, IIASA explorers)
       capacity run --robust -o plan.xlsx              # with the Robustness sheet
+      capacity run --draws 1000 --seed 1 --format json -o mc.json   # with quantiles
     """
     from .io.export.writers import format_for
 
@@ -124,6 +131,10 @@ def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[
         raise click.UsageError("--robust adds a sheet to the workbook; for the matrix as "
                                f"{fmt}, use capacity robust --format {fmt if fmt != 'iamc' else 'csv'}")
     loaded, plan = _load_and_run(scenario, files, overrides)
+    if draws:
+        from .analysis.uncertainty import monte_carlo
+        with _Progress(f"drawing {draws} times over the sourced ranges"):
+            plan.uncertainty = monte_carlo(loaded, draws, seed)
     if output is None:
         output = "-" if fmt in ("json", "csv", "iamc") else f"{loaded.name}-plan.xlsx"
     writers = {"xlsx": plan.to_excel, "json": plan.to_json, "csv": plan.to_csv, "iamc": plan.to_iamc}

@@ -125,6 +125,9 @@ class Plan:
     chain: tuple = ()
     """(quantities by option, shared quantities): the chain's intermediate arrays, for views
     that show how a figure is built (the workbook's What-if sheet)."""
+    uncertainty: Any = None
+    """`capacity.analysis.uncertainty.Uncertainty` when the run made draws (`run(draws=N)`):
+    its quantiles, the probability each option is the cheapest, and the risks."""
     _calibration: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -175,6 +178,23 @@ class Plan:
             self._calibration = (outside_calibration(self.throughput, self.scenario.catalog,
                                                      calibrated), calibrated.measurements)
         return self._calibration
+
+    @property
+    def quantiles(self) -> pd.DataFrame:
+        """With draws: every variable's P5, P25, P50, P75 and P95 (columns as `results`, plus
+        ``quantile``: p5 ... p95). Without draws: an empty table."""
+        if self.uncertainty is None:
+            return pd.DataFrame(columns=RESULT_COLUMNS[:-1] + ["quantile", "value"])
+        return self.uncertainty.quantiles
+
+    @property
+    def table_with_quantiles(self) -> pd.DataFrame:
+        """`results` with a ``quantile`` column (empty: the deterministic run), followed by the
+        quantile rows when draws were made: what the CSV export writes."""
+        if self.uncertainty is None:
+            return self.results
+        return pd.concat([self.results.assign(quantile=""), self.quantiles[RESULT_COLUMNS[:-1]
+                          + ["quantile", "value"]]], ignore_index=True)[RESULT_COLUMNS[:-1] + ["quantile", "value"]]
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -243,16 +263,17 @@ class Plan:
         return write_excel(self, path, robustness)
 
     def to_csv(self, path: str | Path | None = None) -> str | Path:
-        """The tidy results table as CSV: written atomically to `path`, or returned as text."""
+        """The tidy results table as CSV (with draws: a ``quantile`` column and the quantile
+        rows): written atomically to `path`, or returned as text."""
         from ..io.export.tabular import to_csv
         from ..io.export.writers import write_csv
-        return to_csv(self.results) if path is None else write_csv(self, path)
+        return to_csv(self.table_with_quantiles) if path is None else write_csv(self, path)
 
     def to_json(self, path: str | Path | None = None) -> str | Path:
-        """``{"schema_version": 1, "results": [...]}``: written atomically, or returned as text."""
-        from ..io.export.tabular import to_json
-        from ..io.export.writers import write_json
-        return to_json(self.results) if path is None else write_json(self, path)
+        """``{"schema_version": 1, "results": [...]}`` (with draws also ``quantiles``,
+        ``cheapest_probability`` and ``risks``): written atomically, or returned as text."""
+        from ..io.export.writers import json_text, write_json
+        return json_text(self) if path is None else write_json(self, path)
 
     def to_iamc(self, path: str | Path | None = None) -> str | Path:
         """The IAMC wide table (pyam reads it): to a ``.csv`` or ``.xlsx`` path, written
@@ -264,8 +285,11 @@ class Plan:
 def run(source_or_scenario: Scenario | str | Path | None = None,
         overrides: Mapping[str, Any] | Iterable[str] | None = None,
         assumptions: str | Path | Iterable[str | Path] | None = None, *,
-        catalog: Catalog | None = None) -> Plan:
+        catalog: Catalog | None = None, draws: int | None = None, seed: int = 0) -> Plan:
     """Evaluate every option of every case of a scenario; see `VARIABLES` for the results.
+
+    With `draws`, also a Monte Carlo over every sourced range (`capacity.analysis.uncertainty`;
+    the same `seed` gives the same draws): ``plan.quantiles``, ``plan.uncertainty``.
 
     `source_or_scenario` is a loaded `Scenario`, or anything `load_scenario` takes (a preset
     name, a YAML file, a filled Excel template; None for the default scenario), loaded with
@@ -287,9 +311,13 @@ def run(source_or_scenario: Scenario | str | Path | None = None,
     cells, quantities, shared = evaluate(rows, tables, supply_for(scenario, rows))
     _check_feasible(scenario, rows, quantities)
     results = _tidy(cells, rows, quantities, shared)
+    uncertainty = None
+    if draws:
+        from ..analysis.uncertainty import monte_carlo
+        uncertainty = monte_carlo(scenario, int(draws), int(seed))
     return Plan(scenario=scenario, results=results, rows=rows,
                 throughput=_throughput_table(rows, quantities, shared["work"]),
-                chain=(quantities, shared))
+                chain=(quantities, shared), uncertainty=uncertainty)
 
 
 def _check_feasible(scenario: Scenario, rows: pd.DataFrame, quantities: dict) -> None:

@@ -43,7 +43,7 @@ def _roadmap(settings, years: np.ndarray, first_year: int, catalog: Catalog) -> 
     head_release = _release_year(catalog, np.array([head], dtype=object))[0]
     shipped = np.minimum(years, generations.LAST_EXTRAPOLATED_YEAR)
     newest = np.where(shipped > head_release,
-                      (head + generations.SEPARATOR + pd.Series(shipped.astype(int)).astype(str)).to_numpy(object),
+                      np.array([f"{head}{generations.SEPARATOR}{int(y)}" for y in shipped], dtype=object),
                       head)
     newer = _release_year(catalog, newest) > _release_year(catalog, chosen)
     return np.where((years > last_year) & newer, newest, chosen)
@@ -56,12 +56,13 @@ def _release_year(catalog: Catalog, gpus: np.ndarray) -> np.ndarray:
 def _price_year(catalog: Catalog, gpus: np.ndarray) -> np.ndarray:
     """The year each GPU's catalogued server price is quoted for: its source's year, never
     before the GPU shipped (an extrapolated generation's price is its launch price)."""
-    quoted = {}
-    for gpu in set(gpus):
+    unique, inverse = np.unique(np.asarray(gpus, dtype=str), return_inverse=True)
+    quoted = []
+    for gpu in map(str, unique):
         row = catalog.get("gpus", gpu, "server_cost")
         year = str(row.source_date)[:4] if row is not None else ""
-        quoted[gpu] = float(year) if year.isdigit() and generations.base_of(gpu) is None else math.nan
-    return np.fmax(pd.Series(gpus).map(quoted).to_numpy(float), _release_year(catalog, gpus))
+        quoted.append(float(year) if year.isdigit() and generations.base_of(gpu) is None else math.nan)
+    return np.fmax(np.array(quoted)[inverse.ravel()], _release_year(catalog, gpus))
 
 
 def generation_price(catalog: Catalog, gpus: np.ndarray, years: np.ndarray, change: float,
@@ -230,9 +231,9 @@ def _limit_values(case: Case, name: str, region_of: np.ndarray, year_of: np.ndar
 
 def _catalog_value(catalog: Catalog, gpus: np.ndarray, parameter: str) -> np.ndarray:
     """A GPU property per row, looked up once per distinct GPU."""
-    values = {g: catalog.get("gpus", g, parameter) for g in set(gpus)}
-    return pd.Series(gpus).map({g: float(r.value) if r is not None else math.nan
-                                for g, r in values.items()}).to_numpy(float)
+    unique, inverse = np.unique(np.asarray(gpus, dtype=str), return_inverse=True)
+    rows = [catalog.get("gpus", str(g), parameter) for g in unique]
+    return np.array([float(r.value) if r is not None else math.nan for r in rows])[inverse.ravel()]
 
 
 def scenario_rows(scenario: Scenario) -> pd.DataFrame:

@@ -13,13 +13,25 @@ from ...model.plan import SCHEMA_VERSION
 from .files import atomic_write
 
 
-def to_json(results: pd.DataFrame) -> str:
+def _records(table: pd.DataFrame) -> list[dict]:
+    frame = table.astype(object)
+    if "value" in table:
+        frame["value"] = frame["value"].where(np.isfinite(table["value"].to_numpy(float)), None)
+    if "probability" in table:
+        frame["probability"] = table["probability"].astype(float)
+    if "year" in table:
+        frame["year"] = table["year"].astype(int)
+    return frame.to_dict(orient="records")
+
+
+def to_json(results: pd.DataFrame, extra: dict | None = None) -> str:
     """``{"schema_version": 1, "results": [{scenario, region, option, variable, unit, year,
-    value}, ...]}``; a value that is not finite is written as null."""
-    frame = results.astype({"year": int, "value": float}).astype(object)
-    frame["value"] = frame["value"].where(np.isfinite(results["value"].to_numpy(float)), None)
-    return json.dumps({"schema_version": SCHEMA_VERSION,
-                       "results": frame.to_dict(orient="records")}, indent=1) + "\n"
+    value}, ...]}`` (and `extra`'s entries: tables as lists of records); a value that is not
+    finite is written as null."""
+    document = {"schema_version": SCHEMA_VERSION, "results": _records(results.astype({"value": float}))}
+    for key, value in (extra or {}).items():
+        document[key] = _records(value) if isinstance(value, pd.DataFrame) else value
+    return json.dumps(document, indent=1) + "\n"
 
 
 def to_csv(results: pd.DataFrame) -> str:

@@ -55,16 +55,37 @@ def write_text(text: str, path: str | Path) -> Path:
 
 
 def write_csv(plan, path: str | Path) -> Path:
-    return write_text(to_csv(plan.results), path)
+    return write_text(to_csv(plan.table_with_quantiles), path)
+
+
+def json_text(plan) -> str:
+    """The results as JSON; with draws, the quantiles and probabilities beside them."""
+    if plan.uncertainty is None:
+        return to_json(plan.results)
+    u = plan.uncertainty
+    return to_json(plan.results, {"draws": u.draws, "seed": u.seed,
+                                  "quantiles": u.quantiles, "cheapest_probability": u.cheapest,
+                                  "risks": u.risks})
 
 
 def write_json(plan, path: str | Path) -> Path:
-    return write_text(to_json(plan.results), path)
+    return write_text(json_text(plan), path)
+
+
+def iamc_results(plan):
+    """The results and, with draws, the quantiles as variables with a quantile suffix
+    (``Cost|Total|P95``), as the IAMC community writes probabilistic results."""
+    if plan.uncertainty is None:
+        return plan.results
+    import pandas as pd
+    quantiles = plan.quantiles.assign(variable=plan.quantiles["variable"] + "|"
+                                      + plan.quantiles["quantile"].str.upper())
+    return pd.concat([plan.results, quantiles[plan.results.columns]], ignore_index=True)
 
 
 def iamc_csv(plan) -> str:
-    return to_iamc(plan.results, model_name()).to_csv(index=False, lineterminator="\n")
+    return to_iamc(iamc_results(plan), model_name()).to_csv(index=False, lineterminator="\n")
 
 
 def write_iamc_file(plan, path: str | Path) -> Path:
-    return write_iamc(plan.results, path, model_name())
+    return write_iamc(iamc_results(plan), path, model_name())

@@ -1,0 +1,391 @@
+"""Monte Carlo over the sourced ranges: draws are rows of the same vectorised chain.
+
+Every assumption the scenario takes from the library with a low/high range is an uncertain
+input (`uncertain_inputs`), drawn from a PERT distribution on [low, high] with its mode at the
+stated value (a beta distribution, shape ``1 + 4 (mode - low) / (high - low)`` and ``1 + 4 (high
+- mode) / (high - low)``: skewed where the value is not central, as the sources' ranges are),
+independently or in correlation groups (a Gaussian copula: rank correlation within a group).
+
+The scenario is validated once. How each input moves the rows is learnt from two probes, the
+rows with the input at its low and at its high (`probe`): a column that moves in proportion
+(a product of inputs, e.g. users = population x share) is scaled by ``draw / value``; one that
+moves linearly (a sum, or a copy) gets ``slope x (draw - value)``; anything else (a compound
+trend, a lead time's ceiling, an adoption midpoint) is interpolated through the low, stated and
+high points. A draw's rows are the base rows with these changes applied, all draws of a chunk
+at once: `draw_rows`. Draws are evaluated in chunks of rows (`CHUNK_ROWS`), each a set of
+extra series of one evaluation of the chain; nothing loops over draws.
+
+Inputs that set the portfolios, the robustness matrix or the plausibility thresholds (not the
+chain's rows) and the catalogue tables read through lookups (GPU and model specifications,
+efficiency factors) are held at their values; `Uncertainty.held` lists the former.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..data.errors import InputError
+from ..data.scenario.models import Scenario
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+"""The quantiles reported: P5, P25, P50, P75, P95."""
+CHUNK_ROWS = 200_000
+"""Rows evaluated at once: draws are split into chunks of about this many rows."""
+ROW_ROOTS = ("options", "fleet", "finance", "demand", "regions", "use_cases")
+"""Scenario sections whose values become row columns (what a draw can move)."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """One uncertain assumption: its library row and where the scenario uses it."""
+
+    key: str                                  # table:id:parameter
+    value: float                              # canonical
+    low: float
+    high: float
+    paths: dict[str, list[tuple]]             # case -> scenario paths taking the value
+    source: str
+    quality: str
+
+
+def uncertain_inputs(scenario: Scenario) -> tuple[list[Input], list[str]]:
+    """Every library row the scenario uses with a range (low < high), and the keys held at
+    their value because they set no row of the chain."""
+    found: dict[str, dict] = {}
+    held: set[str] = set()
+    for case, used in scenario.assumptions_used.items():
+        for path, row in used.items():
+            if not isinstance(row.value, (int, float)) or math.isnan(row.low) or math.isnan(row.high) \
+                    or not row.low < row.high:
+                continue
+            if path[0] not in ROW_ROOTS or path[:2] == ("options", "pooled"):
+                held.add(row.key)
+                continue
+            entry = found.setdefault(row.key, {"row": row, "paths": {}})
+            entry["paths"].setdefault(case, []).append(path)
+    inputs = [Input(key, float(e["row"].value), float(e["row"].low), float(e["row"].high), e["paths"],
+                    e["row"].source, e["row"].quality or "unrated") for key, e in sorted(found.items())]
+    return inputs, sorted(held - set(found))
+
+
+# --- sampling --------------------------------------------------------------------------------
+
+def pert_shapes(low, mode, high) -> tuple[np.ndarray, np.ndarray]:
+    """Beta shapes of the PERT distribution on [low, high] with mode `mode` (lambda = 4)."""
+    low, mode, high = (np.asarray(x, dtype=float) for x in (low, mode, high))
+    span = high - low
+    return 1.0 + 4.0 * (mode - low) / span, 1.0 + 4.0 * (high - mode) / span
+
+
+def sample(inputs: list[Input], draws: int, seed: int,
+           correlated: list[tuple[list[str], float]] | None = None) -> np.ndarray:
+    """(draws, inputs) PERT draws, reproducible for a seed. `correlated` lists groups of input
+    keys with the rank correlation within each group (a Gaussian copula)."""
+    from scipy import special, stats
+    rng = np.random.default_rng(seed)
+    k = len(inputs)
+    correlation = np.eye(k)
+    index = {spec.key: i for i, spec in enumerate(inputs)}
+    for keys, rho in correlated or []:
+        unknown = [key for key in keys if key not in index]
+        if unknown:
+            raise InputError(None, "correlated", repr(unknown[0]), "a key of an uncertain input "
+                             "(capacity.analysis.uncertainty.uncertain_inputs)")
+        members = [index[key] for key in keys]
+        # Pearson correlation of the normals that gives rank correlation rho
+        pearson = 2.0 * math.sin(math.pi * rho / 6.0)
+        for a in members:
+            for b in members:
+                if a != b:
+                    correlation[a, b] = pearson
+    normals = rng.multivariate_normal(np.zeros(k), correlation, size=draws, method="cholesky") \
+        if correlated else rng.standard_normal((draws, k))
+    uniforms = stats.norm.cdf(normals)
+    low = np.array([spec.low for spec in inputs])
+    high = np.array([spec.high for spec in inputs])
+    alpha, beta = pert_shapes(low, np.array([spec.value for spec in inputs]), high)
+    return low + (high - low) * special.betaincinv(alpha, beta, uniforms)
+
+
+# --- how an input moves the rows -------------------------------------------------------------
+
+def replace_path(model, path: tuple, value):
+    """A copy of a (frozen) pydantic model, dict or list with the value at `path` replaced."""
+    from pydantic import BaseModel
+    head, rest = path[0], path[1:]
+    if isinstance(model, BaseModel):
+        name = next((n for n, info in type(model).model_fields.items() if (info.alias or n) == head), head)
+        current = getattr(model, name)
+        new = replace_path(current, rest, value) if rest else _like(current, value)
+        return model.model_copy(update={name: new})
+    if isinstance(model, dict):
+        new = dict(model)
+        key = head if head in model else next(k for k in model if str(k) == str(head))
+        new[key] = replace_path(model[key], rest, value) if rest else _like(model[key], value)
+        return new
+    if isinstance(model, list):
+        new = list(model)
+        new[int(head)] = replace_path(model[int(head)], rest, value) if rest else value
+        return new
+    raise TypeError(f"cannot replace {path} in {type(model).__name__}")
+
+
+def _like(current, value):
+    return int(round(value)) if isinstance(current, int) and not isinstance(current, bool) else float(value)
+
+
+@dataclass
+class Effect:
+    """How one input moves one case's rows: per numeric column, its kind and the probes."""
+
+    columns: list[str]
+    kinds: list[np.ndarray]          # per column, per row: NONE, SCALE, LINEAR or CURVE
+    low: dict[str, np.ndarray]       # column -> rows at the input's low
+    high: dict[str, np.ndarray]
+
+
+def _with(case, spec: Input, name: str, value: float):
+    for path in spec.paths[name]:
+        case = replace_path(case, path, value)
+    return case
+
+
+def probe(scenario: Scenario, inputs: list[Input]) -> dict[str, tuple[pd.DataFrame, dict[str, Effect]]]:
+    """For each case: its base rows and, for every input it uses, the effect on them."""
+    from ..model.rows import case_rows
+    out = {}
+    for name, case in scenario.cases.items():
+        base = case_rows(case, scenario.catalog)
+        numeric = [c for c in base.columns if base[c].dtype.kind in "fi"]
+        effects = {}
+        for spec in inputs:
+            if name not in spec.paths:
+                continue
+            rows_low = case_rows(_with(case, spec, name, spec.low), scenario.catalog)
+            rows_high = case_rows(_with(case, spec, name, spec.high), scenario.catalog)
+            columns, kinds = [], []
+            for column in numeric:
+                b = base[column].to_numpy(float)
+                lo, hi = rows_low[column].to_numpy(float), rows_high[column].to_numpy(float)
+                if np.array_equal(lo, b, equal_nan=True) and np.array_equal(hi, b, equal_nan=True):
+                    continue
+                columns.append(column)
+                kinds.append(_kind(b, lo, hi, spec))
+            effects[spec.key] = Effect(columns, kinds, {c: rows_low[c].to_numpy(float) for c in columns},
+                                       {c: rows_high[c].to_numpy(float) for c in columns})
+        out[name] = (base, effects)
+    return out
+
+
+NONE, SCALE, LINEAR, CURVE = 0, 1, 2, 3
+"""How a row's column moves with an input: not at all, in proportion, linearly, otherwise."""
+
+
+def _kind(base, low, high, spec: Input) -> np.ndarray:
+    """Per row: SCALE where the column moves in proportion to the input, LINEAR where by a fixed
+    slope (or only one side of the range exists), CURVE otherwise (interpolated through the
+    three points), NONE where it does not move."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        moved = ~(np.isclose(low, base, rtol=0, atol=0, equal_nan=True)
+                  & np.isclose(high, base, rtol=0, atol=0, equal_nan=True))
+        up, down = spec.high > spec.value, spec.value > spec.low     # a range may end at the value
+        close = lambda a, b: np.isclose(a, b, rtol=1e-9, atol=1e-12 * max(np.nanmax(np.abs(base)), 1.0)
+                                        if np.isfinite(base).any() else 0.0)
+        scale = (spec.value != 0) & (~up | close(high, base * spec.high / spec.value)) \
+            & (~down | close(low, base * spec.low / spec.value))
+        slope_high = (high - base) / (spec.high - spec.value) if up else np.zeros_like(base)
+        slope_low = (base - low) / (spec.value - spec.low) if down else slope_high
+        linear = ~(up and down) | close(slope_high, slope_low)
+    return np.where(~moved, NONE, np.where(scale, SCALE, np.where(linear, LINEAR, CURVE)))
+
+
+def draw_rows(base: pd.DataFrame, effects: dict[str, Effect], inputs: list[Input],
+              values: np.ndarray, case: str, first_draw: int) -> pd.DataFrame:
+    """The rows of one case for a block of draws (`values`: draws x inputs), named
+    ``<case>#<draw>``: the base rows with each input's effect applied (see the module)."""
+    d, n = values.shape[0], len(base)
+    rows = pd.DataFrame({c: np.tile(base[c].to_numpy(), d) for c in base.columns})
+    rows["scenario"] = np.repeat(np.char.add(f"{case}#", np.arange(first_draw, first_draw + d).astype(str)),
+                                 n).astype(object)
+    columns: dict[str, dict] = {}
+    for k, spec in enumerate(inputs):
+        effect = effects.get(spec.key)
+        if effect is None:
+            continue
+        x = values[:, k][:, None]
+        for column, kind in zip(effect.columns, effect.kinds):
+            entry = columns.setdefault(column, {"add": np.zeros((d, n)), "times": np.ones((d, n))})
+            b = base[column].to_numpy(float)[None, :]
+            lo, hi = effect.low[column][None, :], effect.high[column][None, :]
+            kind = kind[None, :]
+            if spec.value != 0:
+                entry["times"] = entry["times"] * np.where(kind == SCALE, x / spec.value, 1.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                slope = ((hi - b) / (spec.high - spec.value) if spec.high > spec.value
+                         else (b - lo) / (spec.value - spec.low))
+                below = x < spec.value
+                t_below = np.nan_to_num((x - spec.low) / (spec.value - spec.low)) if spec.value > spec.low else 0.0
+                t_above = np.nan_to_num((x - spec.value) / (spec.high - spec.value)) if spec.high > spec.value else 0.0
+                curve = np.where(below, (lo - b) * (1.0 - t_below), (hi - b) * t_above)
+            entry["add"] = entry["add"] + np.where(kind == LINEAR, np.nan_to_num(slope) * (x - spec.value), 0.0) \
+                + np.where(kind == CURVE, np.nan_to_num(curve), 0.0)
+    for column, entry in columns.items():
+        b = base[column].to_numpy(float)[None, :]
+        with np.errstate(invalid="ignore"):
+            moved = (b + np.nan_to_num(entry["add"])) * entry["times"]
+        rows[column] = np.where(np.isnan(b), b, moved).ravel()
+    return rows
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+@dataclass
+class Uncertainty:
+    """What the draws gave: quantiles of every variable, the probability that each option is
+    the cheapest (lowest Cost|Total) in each year, that demand goes unserved, that a limit
+    binds; the inputs drawn and those held."""
+
+    draws: int
+    seed: int
+    inputs: list[Input]
+    held: list[str]
+    quantiles: pd.DataFrame           # scenario, region, option, variable, unit, year, quantile, value
+    cheapest: pd.DataFrame            # scenario, year, option, probability
+    risks: pd.DataFrame               # scenario, region, option, year, event, probability
+    samples: np.ndarray = field(repr=False, default=None)   # (draws, inputs)
+
+
+def monte_carlo(scenario: Scenario, draws: int, seed: int = 0, vary: list[str] | None = None,
+                correlated: list[tuple[list[str], float]] | None = None) -> Uncertainty:
+    """Draw every uncertain input (or the keys in `vary`) `draws` times and run the chain on
+    all draws; see the module. The same seed gives the same draws and results."""
+    from ..model.lookup import tables_for
+    from ..model.options import evaluate, supply_for
+    from ..model.plan import VARIABLES, _report_factors
+    if draws < 1:
+        raise InputError(None, "draws", str(draws), "a whole number of draws >= 1")
+    inputs, held = uncertain_inputs(scenario)
+    if vary is not None:
+        unknown = [key for key in vary if key not in {spec.key for spec in inputs}]
+        if unknown:
+            raise InputError(None, "vary", repr(unknown[0]), "the key of an uncertain input: "
+                             + ", ".join(spec.key for spec in inputs[:5]) + ", ...")
+        inputs = [spec for spec in inputs if spec.key in vary]
+    values = sample(inputs, draws, seed, correlated)
+    probes = probe(scenario, inputs)
+    tables = tables_for(scenario.catalog)
+    from ..model.rows import scenario_rows
+    base_rows = scenario_rows(scenario)
+    base_supply = supply_for(scenario, base_rows)
+    chunk = max(1, CHUNK_ROWS // len(base_rows))
+    names = list(VARIABLES)
+    factors = _report_factors()
+    collected = None
+    for start in range(0, draws, chunk):          # chunks of rows (memory), not draws one by one
+        block = values[start:start + chunk]
+        parts = [draw_rows(base, effects, inputs, block, case, start) for case, (base, effects) in probes.items()]
+        # rows ordered as the base: case by case, each case's draws together
+        rows = pd.concat(parts, ignore_index=True)
+        supply = _tile_cases(base_supply, base_rows, len(block))
+        cells, quantities, shared = evaluate(rows, tables, supply)
+        arrays = _variables(cells, rows, quantities, shared, names, len(block))
+        if collected is None:
+            collected = {key: [value] for key, value in arrays.items()}
+        else:
+            for key, value in arrays.items():
+                collected[key].append(value)
+    stacked = {key: np.concatenate(parts, axis=0) for key, parts in collected.items()}
+    series = list(dict.fromkeys(zip(base_rows["scenario"], base_rows["region"])))
+    first = int(base_rows["year"].min())
+    n_years = int(base_rows["year"].max()) - first + 1
+    quantiles = _quantile_table(stacked, series, first, n_years, names, factors)
+    cheapest, risks = _probabilities(stacked, series, first, n_years, base_supply.options)
+    return Uncertainty(draws, seed, inputs, held, quantiles, cheapest, risks, values)
+
+
+def _tile_cases(supply, base_rows: pd.DataFrame, k: int):
+    """The base supply's arrays for draw rows laid out case by case, `k` draws each."""
+    scenario = base_rows["scenario"].to_numpy()
+    index = np.concatenate([np.tile(np.flatnonzero(scenario == case), k) for case in dict.fromkeys(scenario)])
+    from ..model.options import Supply
+    from ..model.shocks import Events
+    e = supply.events
+    return Supply(supply.options, supply.shares[:, :, index], supply.present[:, index],
+                  supply.reserve[:, index], supply.switch[:, index], supply.fallback[:, :, index],
+                  supply.fallback_ramp[:, :, index],
+                  Events(e.cut[:, index], e.price[:, index], e.quota[:, index], e.open_share[index],
+                         e.start[index]),
+                  None if supply.pooled is None else supply.pooled.iloc[index].reset_index(drop=True))
+
+
+def _variables(cells, rows, quantities, shared, names, k: int) -> dict:
+    """Every variable of every option as (draws, base series, years) arrays for one chunk."""
+    from ..model.plan import VARIABLES
+    key = rows[["scenario", "region"]].drop_duplicates().reset_index(drop=True)
+    case = key["scenario"].str.rsplit("#", n=1).str[0]
+    draw = key["scenario"].str.rsplit("#", n=1).str[1].astype(int)
+    draw = (draw - draw.min()).to_numpy()
+    base_series = pd.Series(list(zip(case, key["region"]))).factorize()[0]
+    n_base = int(base_series.max()) + 1
+    out = {}
+    for option in shared["options"]:
+        for variable in names:
+            source = VARIABLES[variable][0]
+            kind, _, name = source.rpartition(":")
+            values = np.broadcast_to((shared if kind == "shared" else quantities[option])[name],
+                                     (cells.n_series, cells.n_years))
+            grid = np.full((k, n_base, cells.n_years), np.nan)
+            grid[draw, base_series] = values
+            out[(option, variable)] = grid
+    return out
+
+
+def _quantile_table(stacked, series, first, n_years, names, factors) -> pd.DataFrame:
+    from ..model.plan import VARIABLES
+    frames = []
+    factor_of = dict(zip(names, factors))
+    for (option, variable), values in stacked.items():
+        q = np.nanquantile(values, QUANTILES, axis=0) * factor_of[variable]    # (quantiles, series, years)
+        for s, (scenario, region) in enumerate(series):
+            for i, level in enumerate(QUANTILES):
+                frames.append(pd.DataFrame({
+                    "scenario": scenario, "region": region, "option": option, "variable": variable,
+                    "unit": VARIABLES[variable][2], "year": np.arange(first, first + n_years),
+                    "quantile": f"p{round(level * 100)}", "value": q[i, s]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _probabilities(stacked, series, first, n_years, options) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """P(option cheapest) per (scenario, year) over the regions summed; P(demand unserved),
+    P(each limit binds) per (scenario, region, option, year)."""
+    total = np.stack([np.nan_to_num(stacked[(option, "Cost|Total")]) for option in options])   # (o, d, s, y)
+    scenarios = list(dict.fromkeys(s for s, _ in series))
+    by_scenario = np.stack([total[:, :, [i for i, (s, _) in enumerate(series) if s == name]].sum(axis=2)
+                            for name in scenarios], axis=2)                                      # (o, d, c, y)
+    winner = np.argmin(by_scenario, axis=0)                                                      # (d, c, y)
+    records = []
+    for o, option in enumerate(options):
+        share = (winner == o).mean(axis=0)                                                       # (c, y)
+        for c, name in enumerate(scenarios):
+            for y in range(n_years):
+                records.append({"scenario": name, "year": first + y, "option": option,
+                                "probability": float(share[c, y])})
+    cheapest = pd.DataFrame.from_records(records)
+    risk_records = []
+    events = {"demand unserved": ("Demand|Unserved", lambda v: v > 0),
+              "GPU allocation binds": ("Limits|GPU allocation|Binding", lambda v: v > 0.5),
+              "grid connection binds": ("Limits|Grid connection|Binding", lambda v: v > 0.5),
+              "build rate binds": ("Limits|Build rate|Binding", lambda v: v > 0.5)}
+    for option in options:
+        for event, (variable, happens) in events.items():
+            probability = happens(np.nan_to_num(stacked[(option, variable)])).mean(axis=0)       # (s, y)
+            for s, (scenario, region) in enumerate(series):
+                for y in range(n_years):
+                    risk_records.append({"scenario": scenario, "region": region, "option": option,
+                                         "year": first + y, "event": event,
+                                         "probability": float(probability[s, y])})
+    return cheapest, pd.DataFrame.from_records(risk_records)

@@ -1,0 +1,148 @@
+"""Monte Carlo over the sourced ranges: known quantiles by hand, reproducibility, probabilities."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scipy import stats
+
+import capacity
+from capacity.analysis.uncertainty import (QUANTILES, monte_carlo, pert_shapes, probe, sample,
+                                           uncertain_inputs)
+from capacity.cli import main
+
+
+def _one_use_case(tmp_path) -> Path:
+    """The default scenario's options with one use case and one worldview (10 rows a draw)."""
+    source = Path(capacity.load_scenario().source).read_text()
+    path = tmp_path / "one.yaml"
+    path.write_text("name: one\nworldview: realist\nhorizon: {first_year: 2026, last_year: 2035}\n"
+                    "regions: {NLD: {}}\nuse_cases: {drafting: {}}\n"
+                    + source.split("options:")[1].split("variants:")[0].join(["options:", ""]))
+    return path
+
+
+def _value(plan, option, variable, year):
+    r = plan.results
+    return float(r[(r["option"] == option) & (r["variable"] == variable) & (r["year"] == year)]["value"].iloc[0])
+
+
+def test_pert_draws_have_the_distributions_quantiles():
+    inputs, _ = uncertain_inputs(capacity.load_scenario())
+    spec = next(s for s in inputs if s.key == "defaults:facility:pue_hyperscale")
+    draws = sample([spec], 20000, seed=7)[:, 0]
+    alpha, beta = pert_shapes(spec.low, spec.value, spec.high)
+    expected = spec.low + (spec.high - spec.low) * stats.beta.ppf(QUANTILES, alpha, beta)
+    # sampling error of a quantile at n = 20,000 is well under 1 % of the range
+    np.testing.assert_allclose(np.quantile(draws, QUANTILES), expected, atol=0.01 * (spec.high - spec.low))
+    assert draws.min() >= spec.low and draws.max() <= spec.high
+
+
+def test_ten_thousand_draws_recover_the_quantiles_of_a_linear_stage(tmp_path):
+    """One uncertain input, the national electricity price, through a stage linear in it: the
+    owned fleet's operating cost after arrival (O&M + energy x price). Its quantiles are the
+    line through two deterministic runs taken at the price's PERT quantiles."""
+    path = _one_use_case(tmp_path)
+    scenario = capacity.load_scenario(path)
+    key = "countries:NLD:electricity_price"
+    result = monte_carlo(scenario, 10_000, seed=11, vary=[key])
+    spec = result.inputs[0]
+    low, high = (capacity.run(path, overrides={"regions.NLD.electricity_price": f"{x} USD/J"})
+                 for x in (spec.low, spec.high))
+    at = lambda plan: _value(plan, "domestic-buildout", "Cost|Operating", 2035)
+    alpha, beta = pert_shapes(spec.low, spec.value, spec.high)
+    fraction = stats.beta.ppf(QUANTILES, alpha, beta)
+    expected = at(low) + (at(high) - at(low)) * fraction
+    q = result.quantiles
+    got = q[(q["option"] == "domestic-buildout") & (q["variable"] == "Cost|Operating") & (q["year"] == 2035)]
+    got = got.set_index("quantile")["value"][[f"p{round(x * 100)}" for x in QUANTILES]].to_numpy()
+    np.testing.assert_allclose(got, expected, atol=0.01 * (at(high) - at(low)))
+
+
+def test_the_same_seed_gives_the_same_results_and_another_seed_others(tmp_path):
+    scenario = capacity.load_scenario(_one_use_case(tmp_path))
+    a, b, c = (monte_carlo(scenario, 50, seed=s) for s in (5, 5, 6))
+    pd.testing.assert_frame_equal(a.quantiles, b.quantiles)
+    pd.testing.assert_frame_equal(a.cheapest, b.cheapest)
+    assert not np.allclose(a.quantiles["value"], c.quantiles["value"], equal_nan=True)
+
+
+@pytest.fixture(scope="module")
+def default_draws():
+    return monte_carlo(capacity.load_scenario(), 300, seed=2)
+
+
+def test_quantiles_are_ordered_and_the_deterministic_run_lies_between_p5_and_p95(default_draws, default_plan):
+    q = default_draws.quantiles.pivot_table(index=["scenario", "region", "option", "variable", "year"],
+                                            columns="quantile", values="value")
+    ordered = q[["p5", "p25", "p50", "p75", "p95"]].dropna()
+    assert (np.diff(ordered.to_numpy(), axis=1) >= -1e-9 * np.abs(ordered.to_numpy()[:, 1:])).all()
+    det = default_plan.results.set_index(["scenario", "region", "option", "variable", "year"])["value"]
+    for variable in ("Cost|Total", "Capacity|GPUs", "Power|Facility", "Demand|Tokens"):
+        rows = q.xs(variable, level="variable")
+        d = det.xs(variable, level="variable").reindex(rows.index)
+        inside = (d >= rows["p5"] * (1 - 1e-9)) & (d <= rows["p95"] * (1 + 1e-9)) | (rows["p95"] == 0)
+        assert inside.mean() >= 0.9, (variable, inside.mean())
+
+
+def test_the_probability_of_being_cheapest_adds_up_to_one(default_draws):
+    total = default_draws.cheapest.groupby(["scenario", "year"])["probability"].sum()
+    np.testing.assert_allclose(total, 1.0)
+    risks = default_draws.risks
+    assert set(risks["event"]) == {"demand unserved", "GPU allocation binds", "grid connection binds",
+                                   "build rate binds"}
+    assert ((risks["probability"] >= 0) & (risks["probability"] <= 1)).all()
+
+
+def test_every_input_names_its_source_and_the_probes_classify_its_effect():
+    scenario = capacity.load_scenario()
+    inputs, held = uncertain_inputs(scenario)
+    assert len(inputs) > 100 and all(spec.source for spec in inputs)
+    assert "limits:policy:reserve_share" in held     # a portfolio setting, not a row of the chain
+    effects = probe(scenario, [spec for spec in inputs if spec.key in (
+        "countries:NLD:population", "defaults:facility:pue_hyperscale", "defaults:grid:connection_lead_time")])
+    from capacity.analysis.uncertainty import CURVE, LINEAR, NONE, SCALE
+    _, realist = effects["realist"]
+    kinds = lambda key, column: dict(zip(realist[key].columns, realist[key].kinds))[column]
+    # users of population-based use cases are a product with the population; the workforce's not
+    users = kinds("countries:NLD:population", "potential_users")
+    assert set(users) == {SCALE, NONE}
+    assert (kinds("defaults:facility:pue_hyperscale", "do_pue") == SCALE).all()     # a copy
+    # a ceiling: linear through the three points here; a drawn year between two whole years
+    # still acts as the next (capacity serves from the first calendar year >= it)
+    assert np.isin(kinds("defaults:grid:connection_lead_time", "do_arrival_year"), (LINEAR, CURVE)).all()
+
+
+def test_correlated_inputs_move_together():
+    inputs, _ = uncertain_inputs(capacity.load_scenario())
+    pair = [s for s in inputs if s.key in ("defaults:trend:frontier_api_price_change",
+                                           "defaults:trend:host_price_change")]
+    draws = sample(pair, 4000, seed=1, correlated=[([s.key for s in pair], 0.9)])
+    rho = stats.spearmanr(draws[:, 0], draws[:, 1]).statistic
+    assert rho == pytest.approx(0.9, abs=0.03)
+    independent = sample(pair, 4000, seed=1)
+    assert abs(stats.spearmanr(independent[:, 0], independent[:, 1]).statistic) < 0.05
+
+
+def test_cli_run_with_draws_writes_quantiles_and_the_same_seed_the_same_bytes(tmp_path):
+    path = _one_use_case(tmp_path)
+    runner = CliRunner()
+    outputs = []
+    for name in ("a.json", "b.json"):
+        out = runner.invoke(main, ["run", str(path), "--draws", "40", "--seed", "9", "-o", str(tmp_path / name)])
+        assert out.exit_code == 0, out.output
+        outputs.append((tmp_path / name).read_bytes())
+    assert outputs[0] == outputs[1]
+    data = json.loads(outputs[0])
+    assert data["draws"] == 40 and data["seed"] == 9
+    assert {row["quantile"] for row in data["quantiles"]} == {"p5", "p25", "p50", "p75", "p95"}
+    out = runner.invoke(main, ["run", str(path), "--draws", "40", "--format", "csv", "-o", "-"])
+    frame = pd.read_csv(__import__("io").StringIO(out.stdout))
+    assert "quantile" in frame.columns and (frame["quantile"] == "p95").any()
+    out = runner.invoke(main, ["run", str(path), "--draws", "0", "--format", "csv", "-o", "-"])
+    assert out.exit_code == 2
