@@ -296,6 +296,60 @@ def robust(scenario, output, fmt, unserved_value, files, overrides) -> None:
 
 @main.command()
 @click.argument("scenario", required=False)
+@click.option("--output", "output", required=True, metavar="SELECTOR",
+              help="What to explain: VARIABLE[OPTION, YEAR(, REGION(, SCENARIO))], e.g. "
+                   "'Cost|Total[domestic-buildout, 2030]'.")
+@click.option("--top", type=click.IntRange(min=1), default=15, show_default=True,
+              help="How many assumptions to list.")
+@click.option("--sobol", "with_sobol", is_flag=True,
+              help="Also variance-based Sobol indices (SALib) of the listed assumptions.")
+@click.option("--samples", type=click.IntRange(min=8), default=256, show_default=True,
+              help="Saltelli base samples for --sobol (points = samples x (2 x inputs + 2)).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option("--assumptions", "files", multiple=True, metavar="CSV", help="Extra assumption file.")
+@_set_option
+def sensitivity(scenario, output, top, with_sobol, samples, fmt, files, overrides) -> None:
+    """Which assumptions decide OUTPUT: each uncertain assumption moved alone to its low and its
+    high (a tornado, largest swing first, with its source), and with --sobol the first-order
+    and total Sobol indices of the top ones.
+
+    \b
+    Examples:
+      capacity sensitivity --output "Cost|Total[domestic-buildout, 2030]"
+      capacity sensitivity india --output "Power|Facility[hosted-open-weight, 2035]" --top 10
+      capacity sensitivity --output "Cost|Total[frontier-api, 2030]" --sobol --top 6
+    """
+    from .analysis.sensitivity import sobol, tornado
+    from .data.scenario import load_scenario
+
+    loaded = load_scenario(scenario, overrides=list(overrides), assumptions=files)
+    with _Progress("moving every uncertain assumption to its low and high"):
+        table = tornado(loaded, output, top)
+        indices = sobol(loaded, output, list(table["input"]), samples) if with_sobol else None
+    if fmt == "json":
+        import json
+        document = {"output": output, "tornado": json.loads(table.to_json(orient="records"))}
+        if indices is not None:
+            document["sobol"] = json.loads(indices.to_json(orient="records"))
+        click.echo(json.dumps(document, indent=1))
+        return
+    if fmt == "csv":
+        click.echo(table.to_csv(index=False, lineterminator="\n"), nl=False)
+        return
+    unit = table["unit"].iloc[0] if len(table) else ""
+    click.echo(f"{output}: {table['base'].iloc[0]:,.6g} {unit} at the stated values; each assumption "
+               f"alone at its low and high:")
+    for row in table.itertuples(index=False):
+        click.echo(f"  {row.input:<56} {row.output_at_low:>14,.6g} .. {row.output_at_high:<14,.6g} "
+                   f"swing {row.swing:,.4g} ({row.quality}; {row.source[:70]})")
+    if indices is not None:
+        click.echo("Sobol indices (first order S1, total ST, +/- 95 % confidence):")
+        for row in indices.itertuples(index=False):
+            click.echo(f"  {row.input:<56} S1 {row.S1:6.3f} +/- {row.S1_conf:.3f}   ST {row.ST:6.3f} +/- {row.ST_conf:.3f}")
+
+
+@main.command()
+@click.argument("scenario", required=False)
 @click.option("--variant", metavar="NAME", help="The scenario variant (default: the first, e.g. realist).")
 @click.option("--year", type=int, help="The year compared (default: the last of the horizon).")
 @click.option("--lever", "levers", multiple=True, metavar="NAME",

@@ -1,0 +1,88 @@
+"""Tornado swings against full re-runs, Sobol indices of an additive case against their
+analytic values, and the `capacity sensitivity` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import capacity
+from capacity.analysis.sensitivity import sobol, tornado
+from capacity.cli import main
+
+
+def _value(plan, option, variable, year):
+    r = plan.results
+    return float(r[(r["option"] == option) & (r["variable"] == variable) & (r["year"] == year)
+                   & (r["scenario"] == "realist")]["value"].sum())
+
+
+@pytest.fixture(scope="module")
+def swings():
+    return tornado(capacity.load_scenario(), "Cost|Total[domestic-buildout, 2030]")
+
+
+def test_the_tornado_lists_the_largest_swings_with_their_sources(swings, default_plan):
+    assert len(swings) == 15
+    assert (np.diff(swings["swing"]) <= 0).all()
+    assert swings["source"].str.len().min() > 10 and set(swings["quality"]) <= {"primary", "secondary", "estimate"}
+    assert swings["base"].iloc[0] == pytest.approx(_value(default_plan, "domestic-buildout", "Cost|Total", 2030),
+                                                   rel=1e-12)
+
+
+def test_a_swing_is_what_a_full_run_with_that_value_gives(swings):
+    """The top inputs at their low and high, rerun from the scenario file with --set."""
+    paths = {"use_cases:agentic-coding:turns_per_session": "use_cases.agentic-coding.turns_per_session",
+             "use_cases:agentic-coding:requests_per_user_per_day": "use_cases.agentic-coding.requests_per_user_per_day",
+             "defaults:trend:host_price_change": "options.hosted-open-weight.host_price_change"}
+    checked = 0
+    for row in swings.itertuples(index=False):
+        if row.input not in paths:
+            continue
+        for value, expected in ((row.low, row.output_at_low), (row.high, row.output_at_high)):
+            plan = capacity.run(overrides={paths[row.input]: value})
+            assert _value(plan, "domestic-buildout", "Cost|Total", 2030) == pytest.approx(expected, rel=1e-9)
+        checked += 1
+    assert checked >= 2
+
+
+def _two_use_cases(tmp_path) -> Path:
+    source = Path(capacity.load_scenario().source).read_text()
+    path = tmp_path / "two.yaml"
+    path.write_text("name: two\nworldview: realist\nhorizon: {first_year: 2026, last_year: 2030}\n"
+                    "regions: {NLD: {}}\nuse_cases: {drafting: {}, customer-service: {}}\n"
+                    + source.split("options:")[1].split("variants:")[0].join(["options:", ""]))
+    return path
+
+
+def test_sobol_indices_of_an_additive_case_match_their_analytic_values(tmp_path):
+    """National tokens in the first year are c1 r1 + c2 r2 in the two use cases' request rates
+    (each use case's tokens are proportional to its own rate): with the rates uniform on their
+    ranges, S1_i = ST_i = (c_i w_i)^2 / sum_j (c_j w_j)^2 (w: the range's width)."""
+    scenario = capacity.load_scenario(_two_use_cases(tmp_path))
+    keys = ["use_cases:drafting:requests_per_user_per_day", "use_cases:customer-service:requests_per_user_per_day"]
+    output = "Demand|Tokens[frontier-api, 2026]"
+    swings = tornado(scenario, output, top=50).set_index("input").loc[keys]
+    weight = (swings["output_at_high"] - swings["output_at_low"]) ** 2     # (c_i w_i)^2
+    analytic = (weight / weight.sum()).to_numpy()
+    indices = sobol(scenario, output, keys, samples=1024, seed=3).set_index("input").loc[keys]
+    np.testing.assert_allclose(indices["S1"], analytic, atol=0.05)
+    np.testing.assert_allclose(indices["ST"], analytic, atol=0.05)
+    np.testing.assert_allclose(indices["ST"] - indices["S1"], 0.0, atol=0.05)    # no interaction
+
+
+def test_cli_sensitivity_prints_json_and_refuses_a_bad_selector():
+    runner = CliRunner()
+    out = runner.invoke(main, ["sensitivity", "--output", "Cost|Total[hosted-open-weight, 2030]",
+                               "--top", "5", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    document = json.loads(out.stdout)
+    assert len(document["tornado"]) == 5 and document["tornado"][0]["source"]
+    bad = runner.invoke(main, ["sensitivity", "--output", "Cost|Total[nowhere, 2030]"])
+    assert bad.exit_code == 2 and "OPTION" in bad.output and "Traceback" not in bad.output
+    bad = runner.invoke(main, ["sensitivity", "--output", "Cost|Total"])
+    assert bad.exit_code == 2 and "VARIABLE[OPTION, YEAR" in bad.output
