@@ -174,30 +174,39 @@ def _summary(plan) -> str:
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write a JUnit XML report.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--assumptions", "files", multiple=True, metavar="CSV", help="Extra assumption file.")
+@click.option("--draws", type=click.IntRange(min=1), metavar="N",
+              help="Draw N times over the sourced ranges, for checks on a quantile ([..., p95]).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws.")
 @_set_option
-def check(scenario, required, junit_path, fmt, files, overrides) -> None:
+def check(scenario, required, junit_path, fmt, files, draws, seed, overrides) -> None:
     """Run SCENARIO and evaluate checks on its results: exit 0 when all hold, 1 when any
     fails, 2 for bad input.
 
     \b
     Grammar: VARIABLE[OPTION, YEAR] OP NUMBER [UNIT], optionally [OPTION, YEAR, REGION] or
-    [OPTION, YEAR, REGION, SCENARIO]; OP is <, <=, >, >=, ==, !=; and cheapest(YEAR) == OPTION.
+    [OPTION, YEAR, REGION, SCENARIO], and a quantile of the draws (p5, p25, p50, p75, p95; with
+    --draws) among the selectors; OP is <, <=, >, >=, ==, !=; and cheapest(YEAR) == OPTION.
     \b
     Examples:
       capacity check my-country.yaml --junit checks.xml
       capacity check --require 'Grid|Share of consumption[domestic-buildout, 2030] <= 2 %'
       capacity check --require 'Cost|Per million tokens[hosted-open-weight, 2028] < 1.5 USD/Mtok'
       capacity check --require 'cheapest(2030) == frontier-api' --format json
+      capacity check --draws 500 --require 'Cost|Total[hosted-open-weight, 2030, p95] < 5e9 USD/yr'
     """
     from .analysis.checks import evaluate_checks, parse_check, to_json, to_junit, to_text
     from .io.export.files import atomic_write
 
     loaded, plan = _load_and_run(scenario, files, overrides)
+    if draws:
+        from .analysis.uncertainty import monte_carlo
+        with _Progress(f"drawing {draws} times over the sourced ranges"):
+            plan.uncertainty = monte_carlo(loaded, draws, seed)
     checks = [parse_check(text, where) for text, where in loaded.checks]
     checks += [parse_check(text, "--require") for text in required]
     if not checks:
         raise click.UsageError("no checks: give --require EXPR or a scenario with checks:")
-    results = evaluate_checks(plan.results, checks)
+    results = evaluate_checks(plan.results, checks, plan.quantiles)
     if junit_path:
         atomic_write(junit_path, lambda path: path.write_text(to_junit(results), encoding="utf-8"))
     click.echo(to_json(results) if fmt == "json" else to_text(results), nl=fmt != "json")

@@ -146,3 +146,29 @@ def test_cli_run_with_draws_writes_quantiles_and_the_same_seed_the_same_bytes(tm
     assert "quantile" in frame.columns and (frame["quantile"] == "p95").any()
     out = runner.invoke(main, ["run", str(path), "--draws", "0", "--format", "csv", "-o", "-"])
     assert out.exit_code == 2
+
+
+def test_a_check_can_read_a_quantile_of_the_draws(tmp_path):
+    from capacity.analysis.checks import evaluate_checks, parse_check
+    plan = capacity.run(_one_use_case(tmp_path), draws=60, seed=4)
+    check = parse_check("Cost|Total[hosted-open-weight, 2030, p95] <= 1e15 USD/yr")
+    assert check.quantile == "p95" and check.subject == "Cost|Total[hosted-open-weight, 2030, p95]"
+    q = plan.quantiles
+    p95 = q[(q["option"] == "hosted-open-weight") & (q["variable"] == "Cost|Total") & (q["year"] == 2030)
+            & (q["quantile"] == "p95")]["value"].iloc[0]
+    [result] = evaluate_checks(plan.results, [check], plan.quantiles)
+    assert result.ok and result.actual == pytest.approx(p95)
+    with pytest.raises(capacity.InputError, match="without draws"):
+        evaluate_checks(plan.results, [check])
+    with pytest.raises(capacity.InputError, match="p5, p25, p50, p75, p95"):
+        parse_check("Cost|Total[hosted-open-weight, 2030, p90] <= 1 USD/yr")
+
+
+def test_the_workbook_of_a_run_with_draws_has_fan_charts(tmp_path):
+    from openpyxl import load_workbook
+    plan = capacity.run(_one_use_case(tmp_path), draws=30, seed=1)
+    book = load_workbook(plan.to_excel(tmp_path / "plan.xlsx"))
+    sheet = book["Uncertainty"]
+    assert book.sheetnames.index("Uncertainty") == 2
+    assert len(sheet._charts) == 2 * len(plan.options)
+    assert sheet["A1"].value.startswith("Uncertainty: 30 draws (seed 1)")

@@ -37,8 +37,9 @@ from ..data.errors import InputError
 from ..data.units import convert
 from ..data.units import unit as parse_unit
 
-GRAMMAR = ("'VARIABLE[OPTION, YEAR(, REGION(, SCENARIO))] OP NUMBER (UNIT)' or "
-           "'cheapest(YEAR(, REGION(, SCENARIO))) == OPTION', with OP one of <=, <, >=, >, ==, !=")
+GRAMMAR = ("'VARIABLE[OPTION, YEAR(, REGION(, SCENARIO))(, pNN)] OP NUMBER (UNIT)' or "
+           "'cheapest(YEAR(, REGION(, SCENARIO))) == OPTION', with OP one of <=, <, >=, >, ==, !=, "
+           "and pNN a quantile of the draws (p5, p25, p50, p75, p95)")
 
 COMPARISONS: dict[str, Callable] = {
     "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt,
@@ -75,6 +76,7 @@ class Check:
     number: float | None = None
     unit: str | None = None
     where: str | None = None
+    quantile: str | None = None     # p5 ... p95: a quantile of the draws, not the run's value
 
     @property
     def subject(self) -> str:
@@ -89,7 +91,7 @@ class Check:
         return self.variable if self.variable is not None else COST_VARIABLE
 
     def _selectors(self) -> list[str]:
-        given = [self.option, str(self.year), self.region, self.scenario]
+        given = [self.option, str(self.year), self.region, self.scenario, self.quantile]
         return [value for value in given if value is not None]
 
 
@@ -165,6 +167,9 @@ def _split_selectors(inside: str, minimum: int, where: str | None, text: str,
     """'domestic-buildout, 2031, NLD' -> {'option': ..., 'year': 2031, 'region': 'NLD'}."""
     names = _SELECTOR_NAMES[first:]
     values = [value.strip() for value in inside.split(",")]
+    quantile = [value for value in values if re.fullmatch(r"[pP]\d{1,2}", value)]
+    if quantile and first == 0:
+        values = [value for value in values if value not in quantile]
     if len(values) < minimum or len(values) > len(names) or not all(values):
         _malformed(where, text, f"selectors [{inside.strip()}]",
                    f"{minimum} to {len(names)} non-empty, comma-separated selectors: "
@@ -175,7 +180,14 @@ def _split_selectors(inside: str, minimum: int, where: str | None, text: str,
         _malformed(where, text, f"{year!r} as YEAR",
                    "a four-digit year such as 2030, in the order " + ", ".join(names))
     selectors["year"] = int(year)
+    if quantile and first == 0:
+        if len(quantile) > 1 or quantile[0].lower() not in QUANTILE_NAMES:
+            _malformed(where, text, f"quantile {', '.join(quantile)}", "one of " + ", ".join(QUANTILE_NAMES))
+        selectors["quantile"] = quantile[0].lower()
     return selectors
+
+
+QUANTILE_NAMES = ("p5", "p25", "p50", "p75", "p95")
 
 
 def _operator(op: str | None, where: str | None, text: str) -> str:
@@ -202,16 +214,25 @@ def _pint_unit(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # evaluation
 
-def evaluate_checks(results: pd.DataFrame, checks: list[Check]) -> list[CheckResult]:
-    """Evaluate each check against a results table (columns as `Plan.results`)."""
-    columns = {name: results[name].to_numpy() for name in
-               ("scenario", "region", "option", "variable", "unit", "year", "value")}
+def evaluate_checks(results: pd.DataFrame, checks: list[Check],
+                    quantiles: pd.DataFrame | None = None) -> list[CheckResult]:
+    """Evaluate each check against a results table (columns as `Plan.results`); a check with
+    a quantile selector against `quantiles` (`Plan.quantiles`: the draws')."""
+    names = ("scenario", "region", "option", "variable", "unit", "year", "value")
+    columns = {name: results[name].to_numpy() for name in names}
     choices = {name: sorted(pd.unique(columns[name]).tolist())
                for name in ("scenario", "region", "option", "variable", "year")}
     outcomes = []
     for check in checks:
         _validate(check, choices)
-        selected = _select(check, columns)
+        if check.quantile is not None:
+            if quantiles is None or quantiles.empty:
+                raise InputError(check.where, f"check {check.text!r}", f"quantile {check.quantile} of a run without draws",
+                                 "a run with draws (capacity check --draws N)")
+            mine = quantiles[quantiles["quantile"] == check.quantile]
+            selected = _select(check, {name: mine[name].to_numpy() for name in names})
+        else:
+            selected = _select(check, columns)
         if check.kind == "cheapest":
             outcomes.append(_evaluate_cheapest(check, selected))
         else:

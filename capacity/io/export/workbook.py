@@ -77,6 +77,8 @@ def write_workbook(plan, path: Path, robustness=None) -> None:
     book = Workbook()
     _summary(book.active, plan)
     _comparison(book.create_sheet("Comparison"), plan)
+    if plan.uncertainty is not None:
+        uncertainty_sheet(book.create_sheet("Uncertainty"), plan)
     for option in plan.options:
         _option_sheet(book.create_sheet(option), plan, option)
     _demand(book.create_sheet("Demand"), plan)
@@ -433,3 +435,90 @@ def write_robustness_workbook(result, path: Path) -> None:
     book = Workbook()
     robustness_sheet(book.active, result)
     save_workbook(book, Path(path))
+
+
+FAN_VARIABLES = [("Cost|Total", "cost per year", "MUSD/yr", 1e-6), ("Power|Facility", "facility power", "MW", 1.0)]
+"""The fan charts of the Uncertainty sheet: variable, what it is called, the axis unit, the
+factor from the variable's report unit."""
+
+
+def uncertainty_sheet(sheet, plan) -> None:
+    """Monte Carlo results: the probability each option is the cheapest each year, the P5-P95
+    of the headline variables, and fan charts (P5-P95 band around P50) of cost and facility
+    power per option for the first scenario and region, as native charts."""
+    from openpyxl.chart import AreaChart
+    from openpyxl.chart.shapes import GraphicalProperties
+    u = plan.uncertainty
+    _put(sheet, 1, 1, f"Uncertainty: {u.draws:,} draws (seed {u.seed}) over {len(u.inputs)} sourced ranges",
+         bold=True).font = TITLE_FONT
+    _put(sheet, 2, 1, "Each assumption with a low/high range is drawn from a PERT distribution around its "
+                      "stated value; held at their values: " + (", ".join(u.held) or "none") + ".")
+    years = sorted(u.cheapest["year"].unique())
+    row = 4
+    _put(sheet, row, 1, "Probability that the option is the cheapest (lowest Cost|Total) [%]", bold=True)
+    row += 1
+    _header(sheet, row, ["scenario", "option"] + [int(y) for y in years])
+    wide = u.cheapest.pivot_table(index=["scenario", "option"], columns="year", values="probability", sort=False)
+    for (scenario, option), values in wide.iterrows():
+        row += 1
+        _put(sheet, row, 1, scenario)
+        _put(sheet, row, 2, option)
+        for offset, year in enumerate(years):
+            _put(sheet, row, 3 + offset, float(values[year]) * 100, "0")
+    q = u.quantiles
+    first = q.iloc[0]
+    # the fan charts first (what people look at), their data far to the right
+    chart_row = row + 3
+    _put(sheet, chart_row - 1, 1, f"Fan charts: P5 to P95 (band) and P50 (line), scenario {first['scenario']}, "
+                                  f"region {first['region']}", bold=True)
+    block, data_row = 6 + len(years) + 3, 4
+    for v, (variable, label, unit, factor) in enumerate(FAN_VARIABLES):
+        for o, option in enumerate(plan.options):
+            mine = q[(q["scenario"] == first["scenario"]) & (q["region"] == first["region"])
+                     & (q["option"] == option) & (q["variable"] == variable)]
+            levels = mine.pivot_table(index="year", columns="quantile", values="value") * factor
+            _header(sheet, data_row, ["year", "P5", "P5 to P95", "P50"], start=block)
+            for offset, year in enumerate(years, start=1):
+                _put(sheet, data_row + offset, block, int(year))
+                _put(sheet, data_row + offset, block + 1, float(levels.loc[year, "p5"]), "#,##0.0")
+                _put(sheet, data_row + offset, block + 2, float(levels.loc[year, "p95"] - levels.loc[year, "p5"]), "#,##0.0")
+                _put(sheet, data_row + offset, block + 3, float(levels.loc[year, "p50"]), "#,##0.0")
+            area = AreaChart()
+            area.grouping = "stacked"
+            area.add_data(Reference(sheet, min_col=block + 1, max_col=block + 2, min_row=data_row,
+                                    max_row=data_row + len(years)), titles_from_data=True)
+            area.set_categories(Reference(sheet, min_col=block, min_row=data_row + 1, max_row=data_row + len(years)))
+            area.series[0].graphicalProperties = GraphicalProperties(noFill=True)
+            area.series[0].graphicalProperties.line.noFill = True
+            area.series[1].graphicalProperties = GraphicalProperties(solidFill="9DB9DE")
+            middle = LineChart()
+            middle.add_data(Reference(sheet, min_col=block + 3, min_row=data_row, max_row=data_row + len(years)),
+                            titles_from_data=True)
+            area += middle
+            area.title = f"{option}: {label}"
+            area.y_axis.title = unit
+            area.x_axis.title = "year"
+            area.legend.position = "b"
+            area.height, area.width = 7.5, 15
+            sheet.add_chart(area, f"{get_column_letter(1 + 6 * v)}{chart_row + 16 * o}")
+            data_row += len(years) + 2
+    row = chart_row + 16 * len(plan.options) + 1
+    _put(sheet, row, 1, "Quantiles of the headline variables (money in MUSD)", bold=True)
+    row += 1
+    _header(sheet, row, ["scenario", "option", "variable", "unit", "quantile"] + [int(y) for y in years])
+    shown = q[q["variable"].isin(["Cost|Total", "Power|Facility", "Grid|Share of consumption",
+                                  "Cost|Per million tokens", "Demand|Unserved|Share"])]
+    table = shown.groupby(["scenario", "option", "variable", "unit", "quantile", "year"], sort=False)["value"].sum()
+    table = table.unstack("year")
+    for key, values in table.iterrows():
+        row += 1
+        money = key[3] == "USD/yr"
+        for column, value in enumerate(key[:3] + ("MUSD/yr" if money else key[3], key[4]), start=1):
+            _put(sheet, row, column, value)
+        for offset, year in enumerate(years):
+            _put(sheet, row, 6 + offset, float(values[year]) * (1e-6 if money else 1.0),
+                 "#,##0" if money else number_format(key[3]))
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    _widths(sheet, {1: 14, 2: 22, 3: 26, 4: 10, 5: 10, **{6 + i: 14 for i in range(len(years))}})
