@@ -13,14 +13,35 @@ __version__ = "0.1.0"
 __all__ = ["load_scenario", "run", "throughput", "Plan", "Scenario", "InputError", "__version__"]
 
 
+def run(source_or_scenario=None, overrides=None, assumptions=None, *, catalog=None,
+        draws: int | None = None, seed: int = 0):
+    """Evaluate every option of every case of a scenario (`capacity.model.plan.run`): a `Plan`.
+
+    `source_or_scenario` is a loaded `Scenario`, or anything `load_scenario` takes (a preset
+    name, a YAML file, a filled Excel template; None for the default scenario), loaded with
+    `overrides` and `assumptions` as `load_scenario` reads them. With `draws`, also a Monte Carlo over every sourced low/high range
+    (`capacity.analysis.uncertainty.monte_carlo`; the same `seed` gives the same results):
+    ``plan.quantiles``, ``plan.uncertainty``.
+
+    >>> plan = capacity.run("germany", overrides={"demand.scale": 2})
+    >>> plan = capacity.run(draws=1000, seed=1); plan.quantiles.head()
+    """
+    from .model.plan import run as run_plan
+    plan = run_plan(source_or_scenario, overrides, assumptions, catalog=catalog)
+    if draws:
+        from .analysis.uncertainty import monte_carlo
+        plan.uncertainty = monte_carlo(plan.scenario, int(draws), int(seed))
+    return plan
+
+
 def __getattr__(name: str):
     # imports deferred so that `capacity --help` starts fast
     if name in ("load_scenario", "Scenario"):
         from .data import scenario
         return getattr(scenario, name)
-    if name in ("run", "Plan"):
+    if name == "Plan":
         from .model import plan
-        return getattr(plan, name)
+        return plan.Plan
     if name == "throughput":
         from .model.estimate import throughput
         return throughput

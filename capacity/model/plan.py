@@ -285,11 +285,9 @@ class Plan:
 def run(source_or_scenario: Scenario | str | Path | None = None,
         overrides: Mapping[str, Any] | Iterable[str] | None = None,
         assumptions: str | Path | Iterable[str | Path] | None = None, *,
-        catalog: Catalog | None = None, draws: int | None = None, seed: int = 0) -> Plan:
+        catalog: Catalog | None = None) -> Plan:
     """Evaluate every option of every case of a scenario; see `VARIABLES` for the results.
-
-    With `draws`, also a Monte Carlo over every sourced range (`capacity.analysis.uncertainty`;
-    the same `seed` gives the same draws): ``plan.quantiles``, ``plan.uncertainty``.
+    (`capacity.run` adds the Monte Carlo: ``draws=N, seed=S``.)
 
     `source_or_scenario` is a loaded `Scenario`, or anything `load_scenario` takes (a preset
     name, a YAML file, a filled Excel template; None for the default scenario), loaded with
@@ -311,13 +309,9 @@ def run(source_or_scenario: Scenario | str | Path | None = None,
     cells, quantities, shared = evaluate(rows, tables, supply_for(scenario, rows))
     _check_feasible(scenario, rows, quantities)
     results = _tidy(cells, rows, quantities, shared)
-    uncertainty = None
-    if draws:
-        from ..analysis.uncertainty import monte_carlo
-        uncertainty = monte_carlo(scenario, int(draws), int(seed))
     return Plan(scenario=scenario, results=results, rows=rows,
                 throughput=_throughput_table(rows, quantities, shared["work"]),
-                chain=(quantities, shared), uncertainty=uncertainty)
+                chain=(quantities, shared))
 
 
 def _check_feasible(scenario: Scenario, rows: pd.DataFrame, quantities: dict) -> None:
