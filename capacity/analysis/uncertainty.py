@@ -156,27 +156,24 @@ def _with(case, spec: Input, name: str, value: float):
 
 def probe(scenario: Scenario, inputs: list[Input]) -> dict[str, tuple[pd.DataFrame, dict[str, Effect]]]:
     """For each case: its base rows and, for every input it uses, the effect on them."""
-    from ..model.rows import case_rows
+    from ..model.rows import case_columns
     out = {}
     for name, case in scenario.cases.items():
-        base = case_rows(case, scenario.catalog)
-        numeric = [c for c in base.columns if base[c].dtype.kind in "fi"]
+        columns = case_columns(case, scenario.catalog)
+        base = pd.DataFrame(columns)
+        numeric = [c for c, values in columns.items() if values.dtype.kind in "fi"]
+        matrix = np.stack([columns[c].astype(float) for c in numeric])          # (columns, rows)
         effects = {}
         for spec in inputs:
             if name not in spec.paths:
                 continue
-            rows_low = case_rows(_with(case, spec, name, spec.low), scenario.catalog)
-            rows_high = case_rows(_with(case, spec, name, spec.high), scenario.catalog)
-            columns, kinds = [], []
-            for column in numeric:
-                b = base[column].to_numpy(float)
-                lo, hi = rows_low[column].to_numpy(float), rows_high[column].to_numpy(float)
-                if np.array_equal(lo, b, equal_nan=True) and np.array_equal(hi, b, equal_nan=True):
-                    continue
-                columns.append(column)
-                kinds.append(_kind(b, lo, hi, spec))
-            effects[spec.key] = Effect(columns, kinds, {c: rows_low[c].to_numpy(float) for c in columns},
-                                       {c: rows_high[c].to_numpy(float) for c in columns})
+            probes = [case_columns(_with(case, spec, name, x), scenario.catalog) for x in (spec.low, spec.high)]
+            low, high = (np.stack([p[c].astype(float) for c in numeric]) for p in probes)
+            same = lambda other: ((other == matrix) | (np.isnan(other) & np.isnan(matrix))).all(axis=1)
+            moved = np.flatnonzero(~(same(low) & same(high)))
+            effects[spec.key] = Effect([numeric[i] for i in moved],
+                                       [_kind(matrix[i], low[i], high[i], spec) for i in moved],
+                                       {numeric[i]: low[i] for i in moved}, {numeric[i]: high[i] for i in moved})
         out[name] = (base, effects)
     return out
 

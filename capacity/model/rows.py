@@ -81,6 +81,11 @@ def generation_price(catalog: Catalog, gpus: np.ndarray, years: np.ndarray, chan
 
 def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     """Rows of one case: regions x years x use cases."""
+    return pd.DataFrame(case_columns(case, catalog))
+
+
+def case_columns(case: Case, catalog: Catalog) -> dict[str, np.ndarray]:
+    """The columns of `case_rows` as arrays (what the Monte Carlo's probes compare)."""
     years = np.arange(case.horizon.first_year, case.horizon.last_year + 1)
     regions = list(case.regions)
     use_cases = list(case.use_cases)
@@ -212,9 +217,8 @@ def case_rows(case: Case, catalog: Catalog) -> pd.DataFrame:
     out["fa_gpu"] = offshore
     out["fa_serving_server_capex"] = generation_price(catalog, offshore, year_of, change, fa.offshore.gpu,
                                                       fa.serving_cost.server_capex, first)
-    # one frame, scalars broadcast to every row
-    return pd.DataFrame({name: (value if isinstance(value, np.ndarray) else np.full(n, value))
-                         for name, value in out.items()})
+    # scalars broadcast to every row
+    return {name: (value if isinstance(value, np.ndarray) else np.full(n, value)) for name, value in out.items()}
 
 
 def _limit_values(case: Case, name: str, region_of: np.ndarray, year_of: np.ndarray) -> np.ndarray:
