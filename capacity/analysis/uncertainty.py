@@ -135,7 +135,11 @@ def replace_path(model, path: tuple, value):
 
 
 def _like(current, value):
-    return int(round(value)) if isinstance(current, int) and not isinstance(current, bool) else float(value)
+    """`value` in the type of the value it replaces: a whole number for an int field, a float
+    for a number, as given otherwise (text, a choice, a section)."""
+    if isinstance(current, bool) or not isinstance(current, (int, float)) or not isinstance(value, (int, float)):
+        return value
+    return int(round(value)) if isinstance(current, int) else float(value)
 
 
 @dataclass
@@ -257,9 +261,12 @@ class Uncertainty:
 
 
 def monte_carlo(scenario: Scenario, draws: int, seed: int = 0, vary: list[str] | None = None,
-                correlated: list[tuple[list[str], float]] | None = None) -> Uncertainty:
+                correlated: list[tuple[list[str], float]] | None = None, scheduler=None) -> Uncertainty:
     """Draw every uncertain input (or the keys in `vary`) `draws` times and run the chain on
-    all draws; see the module. The same seed gives the same draws and results."""
+    all draws; see the module. The same seed gives the same draws and results. With
+    `scheduler` (a `dask.distributed.Client` or its address) the chunks of draws run on the
+    cluster's workers, each returning only its draws' variables (no rows): the quantiles are
+    the same as here."""
     from ..model.lookup import tables_for
     from ..model.options import evaluate, supply_for
     from ..model.plan import VARIABLES, _report_factors
@@ -281,20 +288,18 @@ def monte_carlo(scenario: Scenario, draws: int, seed: int = 0, vary: list[str] |
     chunk = max(1, CHUNK_ROWS // len(base_rows))
     names = list(VARIABLES)
     factors = _report_factors()
-    collected = None
-    for start in range(0, draws, chunk):          # chunks of rows (memory), not draws one by one
+    from .sweep import map_partitions
+
+    def run_chunk(start: int) -> dict:
         block = values[start:start + chunk]
         parts = [draw_rows(base, effects, inputs, block, case, start) for case, (base, effects) in probes.items()]
-        # rows ordered as the base: case by case, each case's draws together
-        rows = pd.concat(parts, ignore_index=True)
-        supply = _tile_cases(base_supply, base_rows, len(block))
-        cells, quantities, shared = evaluate(rows, tables, supply)
-        arrays = _variables(cells, rows, quantities, shared, names, len(block))
-        if collected is None:
-            collected = {key: [value] for key, value in arrays.items()}
-        else:
-            for key, value in arrays.items():
-                collected[key].append(value)
+        rows = pd.concat(parts, ignore_index=True)       # case by case, each case's draws together
+        cells, quantities, shared = evaluate(rows, tables, _tile_cases(base_supply, base_rows, len(block)))
+        return _variables(cells, rows, quantities, shared, names, len(block))
+
+    # chunks of rows (memory), here or on the cluster's workers; never one draw at a time
+    results = map_partitions(run_chunk, range(0, draws, chunk), scheduler)
+    collected = {key: [part[key] for part in results] for key in results[0]}
     stacked = {key: np.concatenate(parts, axis=0) for key, parts in collected.items()}
     series = list(dict.fromkeys(zip(base_rows["scenario"], base_rows["region"])))
     first = int(base_rows["year"].min())
