@@ -315,9 +315,11 @@ def robust(scenario, output, fmt, unserved_value, files, overrides) -> None:
 @click.option("--samples", type=click.IntRange(min=8), default=256, show_default=True,
               help="Saltelli base samples for --sobol (points = samples x (2 x inputs + 2)).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option("-o", "--write", "path", metavar="PATH.xlsx",
+              help="Also write a workbook with the tornado as a native bar chart (and the Sobol indices).")
 @click.option("--assumptions", "files", multiple=True, metavar="CSV", help="Extra assumption file.")
 @_set_option
-def sensitivity(scenario, output, top, with_sobol, samples, fmt, files, overrides) -> None:
+def sensitivity(scenario, output, top, with_sobol, samples, fmt, path, files, overrides) -> None:
     """Which assumptions decide OUTPUT: each uncertain assumption moved alone to its low and its
     high (a tornado, largest swing first, with its source), and with --sobol the first-order
     and total Sobol indices of the top ones.
@@ -335,6 +337,12 @@ def sensitivity(scenario, output, top, with_sobol, samples, fmt, files, override
     with _Progress("moving every uncertain assumption to its low and high"):
         table = tornado(loaded, output, top)
         indices = sobol(loaded, output, list(table["input"]), samples) if with_sobol else None
+    if path is not None:
+        from .io.export.writers import write_sensitivity
+        if not str(path).lower().endswith(".xlsx"):
+            raise click.UsageError("-o writes a workbook: give a path ending in .xlsx")
+        write_sensitivity(output, table, indices, path)
+        click.echo(f"wrote {path}", err=True)
     if fmt == "json":
         import json
         document = {"output": output, "tornado": json.loads(table.to_json(orient="records"))}

@@ -86,3 +86,15 @@ def test_cli_sensitivity_prints_json_and_refuses_a_bad_selector():
     assert bad.exit_code == 2 and "OPTION" in bad.output and "Traceback" not in bad.output
     bad = runner.invoke(main, ["sensitivity", "--output", "Cost|Total"])
     assert bad.exit_code == 2 and "VARIABLE[OPTION, YEAR" in bad.output
+
+
+def test_cli_sensitivity_writes_a_tornado_chart(tmp_path):
+    from openpyxl import load_workbook
+    out = CliRunner().invoke(main, ["sensitivity", "--output", "Cost|Total[domestic-buildout, 2035]",
+                                    "--top", "6", "-o", str(tmp_path / "t.xlsx")])
+    assert out.exit_code == 0, out.output
+    sheet = load_workbook(tmp_path / "t.xlsx")["Sensitivity"]
+    assert len(sheet._charts) == 1 and sheet["A5"].value and sheet["H5"].value   # first input and its source
+    refused = CliRunner().invoke(main, ["sensitivity", "--output", "Cost|Total[domestic-buildout, 2035]",
+                                        "-o", str(tmp_path / "t.csv")])
+    assert refused.exit_code == 2

@@ -522,3 +522,65 @@ def uncertainty_sheet(sheet, plan) -> None:
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     _widths(sheet, {1: 14, 2: 22, 3: 26, 4: 10, 5: 10, **{6 + i: 14 for i in range(len(years))}})
+
+
+def sensitivity_sheet(sheet, output: str, swings, indices=None) -> None:
+    """The tornado of `capacity sensitivity` (`analysis.sensitivity.tornado`'s table): the output
+    at each assumption's low and high as a native bar chart around the stated value, the
+    sources beside it, and the Sobol indices when given."""
+    sheet.title = "Sensitivity"
+    unit = str(swings["unit"].iloc[0]) if len(swings) else ""
+    base = float(swings["base"].iloc[0]) if len(swings) else 0.0
+    _put(sheet, 1, 1, f"What moves {output}", bold=True).font = TITLE_FONT
+    _put(sheet, 2, 1, f"{base:,.6g} {unit} at the stated values; each assumption alone at its low and its high "
+                      "(the others at their values), largest swing first.")
+    row = 4
+    _header(sheet, row, ["assumption", f"at its low - stated [{unit}]", f"at its high - stated [{unit}]",
+                         "low", "value", "high", "quality", "source"])
+    first = row + 1
+    for record in swings.itertuples(index=False):
+        row += 1
+        values = [(record.input, None), (record.output_at_low - base, "#,##0.###" if abs(base) < 1e3 else "#,##0"),
+                  (record.output_at_high - base, "#,##0.###" if abs(base) < 1e3 else "#,##0"), (record.low, "General"),
+                  (record.value, "General"), (record.high, "General"), (record.quality, None),
+                  (record.source, None)]
+        for column, (value, fmt) in enumerate(values, start=1):
+            _put(sheet, row, column, value, fmt)
+        sheet.cell(row=row, column=8).alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.row_dimensions[row].height = 15 * -(-len(str(record.source)) // 75)   # lines of ~75 characters
+    sheet.row_dimensions[4].height = 30
+    for cell in sheet[4]:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    if len(swings):
+        chart = BarChart()
+        chart.type, chart.grouping, chart.overlap = "bar", "clustered", 100
+        chart.add_data(Reference(sheet, min_col=2, max_col=3, min_row=first - 1, max_row=row), titles_from_data=True)
+        chart.set_categories(Reference(sheet, min_col=1, min_row=first, max_row=row))
+        chart.x_axis.scaling.orientation = "maxMin"     # the largest swing on top
+        chart.x_axis.tickLblPos = "low"                 # the names left of the bars, not on them
+        chart.title = f"Tornado: {output}"
+        chart.y_axis.title = f"change from {base:,.4g} {unit}"
+        chart.legend.position = "b"
+        chart.height, chart.width = 10, 22
+        sheet.add_chart(chart, f"A{row + 3}")
+    if indices is not None:
+        row += 25
+        _put(sheet, row, 1, "Sobol indices (SALib): first order S1 and total ST, with 95 % confidence", bold=True)
+        row += 1
+        _header(sheet, row, ["assumption", "S1", "S1 +/-", "ST", "ST +/-", "source"])
+        for record in indices.itertuples(index=False):
+            row += 1
+            for column, (value, fmt) in enumerate([(record.input, None), (record.S1, "0.000"), (record.S1_conf, "0.000"),
+                                                   (record.ST, "0.000"), (record.ST_conf, "0.000"),
+                                                   (record.source, None)], start=1):
+                _put(sheet, row, column, value, fmt)
+    _widths(sheet, {1: 52, 2: 22, 3: 22, 4: 12, 5: 12, 6: 12, 7: 10, 8: 60})
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def write_sensitivity_workbook(output: str, swings, indices, path: Path) -> None:
+    book = Workbook()
+    sensitivity_sheet(book.active, output, swings, indices)
+    save_workbook(book, Path(path))

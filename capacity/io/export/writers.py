@@ -89,3 +89,9 @@ def iamc_csv(plan) -> str:
 
 def write_iamc_file(plan, path: str | Path) -> Path:
     return write_iamc(iamc_results(plan), path, model_name())
+
+
+def write_sensitivity(output: str, swings, indices, path: str | Path) -> Path:
+    """The tornado (and Sobol indices) as a workbook with a native bar chart."""
+    from .workbook import write_sensitivity_workbook
+    return atomic_write(path, lambda temporary: write_sensitivity_workbook(output, swings, indices, temporary))
