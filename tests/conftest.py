@@ -20,3 +20,21 @@ def default_plan(default_scenario):
 def pytest_report_header(config):
     """Which `capacity` the tests run against: the source tree, or an installed wheel."""
     return f"capacity {capacity.__version__} from {capacity.__file__}"
+
+
+def write_scenario(tmp_path, use_cases=("drafting",), first=2026, last=2035, name="one"):
+    """A one-country, one-worldview (realist) scenario with the default scenario's options and
+    the given use cases: small, hand-checkable cases for the tests."""
+    from pathlib import Path
+    source = Path(capacity.load_scenario().source).read_text()
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"name: {name}\nworldview: realist\nhorizon: {{first_year: {first}, last_year: {last}}}\n"
+                    "regions: {NLD: {}}\nuse_cases: {" + ", ".join(f"{u}: {{}}" for u in use_cases) + "}\n"
+                    + source.split("options:")[1].split("variants:")[0].join(["options:", ""]))
+    return path
+
+
+@pytest.fixture
+def scenario_file():
+    """`write_scenario`, for tests that build small scenarios."""
+    return write_scenario

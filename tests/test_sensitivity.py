@@ -50,20 +50,14 @@ def test_a_swing_is_what_a_full_run_with_that_value_gives(swings):
     assert checked >= 2
 
 
-def _two_use_cases(tmp_path) -> Path:
-    source = Path(capacity.load_scenario().source).read_text()
-    path = tmp_path / "two.yaml"
-    path.write_text("name: two\nworldview: realist\nhorizon: {first_year: 2026, last_year: 2030}\n"
-                    "regions: {NLD: {}}\nuse_cases: {drafting: {}, customer-service: {}}\n"
-                    + source.split("options:")[1].split("variants:")[0].join(["options:", ""]))
-    return path
 
 
-def test_sobol_indices_of_an_additive_case_match_their_analytic_values(tmp_path):
+
+def test_sobol_indices_of_an_additive_case_match_their_analytic_values(tmp_path, scenario_file):
     """National tokens in the first year are c1 r1 + c2 r2 in the two use cases' request rates
     (each use case's tokens are proportional to its own rate): with the rates uniform on their
     ranges, S1_i = ST_i = (c_i w_i)^2 / sum_j (c_j w_j)^2 (w: the range's width)."""
-    scenario = capacity.load_scenario(_two_use_cases(tmp_path))
+    scenario = capacity.load_scenario(scenario_file(tmp_path, ("drafting", "customer-service"), last=2030, name="two"))
     keys = ["use_cases:drafting:requests_per_user_per_day", "use_cases:customer-service:requests_per_user_per_day"]
     output = "Demand|Tokens[frontier-api, 2026]"
     swings = tornado(scenario, output, top=50).set_index("input").loc[keys]

@@ -17,14 +17,10 @@ from capacity.analysis.uncertainty import (QUANTILES, monte_carlo, pert_shapes, 
 from capacity.cli import main
 
 
-def _one_use_case(tmp_path) -> Path:
+@pytest.fixture
+def one_use_case(tmp_path, scenario_file) -> Path:
     """The default scenario's options with one use case and one worldview (10 rows a draw)."""
-    source = Path(capacity.load_scenario().source).read_text()
-    path = tmp_path / "one.yaml"
-    path.write_text("name: one\nworldview: realist\nhorizon: {first_year: 2026, last_year: 2035}\n"
-                    "regions: {NLD: {}}\nuse_cases: {drafting: {}}\n"
-                    + source.split("options:")[1].split("variants:")[0].join(["options:", ""]))
-    return path
+    return scenario_file(tmp_path)
 
 
 def _value(plan, option, variable, year):
@@ -43,11 +39,11 @@ def test_pert_draws_have_the_distributions_quantiles():
     assert draws.min() >= spec.low and draws.max() <= spec.high
 
 
-def test_ten_thousand_draws_recover_the_quantiles_of_a_linear_stage(tmp_path):
+def test_ten_thousand_draws_recover_the_quantiles_of_a_linear_stage(tmp_path, one_use_case):
     """One uncertain input, the national electricity price, through a stage linear in it: the
     owned fleet's operating cost after arrival (O&M + energy x price). Its quantiles are the
     line through two deterministic runs taken at the price's PERT quantiles."""
-    path = _one_use_case(tmp_path)
+    path = one_use_case
     scenario = capacity.load_scenario(path)
     key = "countries:NLD:electricity_price"
     result = monte_carlo(scenario, 10_000, seed=11, vary=[key])
@@ -64,8 +60,8 @@ def test_ten_thousand_draws_recover_the_quantiles_of_a_linear_stage(tmp_path):
     np.testing.assert_allclose(got, expected, atol=0.01 * (at(high) - at(low)))
 
 
-def test_the_same_seed_gives_the_same_results_and_another_seed_others(tmp_path):
-    scenario = capacity.load_scenario(_one_use_case(tmp_path))
+def test_the_same_seed_gives_the_same_results_and_another_seed_others(tmp_path, one_use_case):
+    scenario = capacity.load_scenario(one_use_case)
     a, b, c = (monte_carlo(scenario, 50, seed=s) for s in (5, 5, 6))
     pd.testing.assert_frame_equal(a.quantiles, b.quantiles)
     pd.testing.assert_frame_equal(a.cheapest, b.cheapest)
@@ -129,8 +125,8 @@ def test_correlated_inputs_move_together():
     assert abs(stats.spearmanr(independent[:, 0], independent[:, 1]).statistic) < 0.05
 
 
-def test_cli_run_with_draws_writes_quantiles_and_the_same_seed_the_same_bytes(tmp_path):
-    path = _one_use_case(tmp_path)
+def test_cli_run_with_draws_writes_quantiles_and_the_same_seed_the_same_bytes(tmp_path, one_use_case):
+    path = one_use_case
     runner = CliRunner()
     outputs = []
     for name in ("a.json", "b.json"):
@@ -148,9 +144,9 @@ def test_cli_run_with_draws_writes_quantiles_and_the_same_seed_the_same_bytes(tm
     assert out.exit_code == 2
 
 
-def test_a_check_can_read_a_quantile_of_the_draws(tmp_path):
+def test_a_check_can_read_a_quantile_of_the_draws(tmp_path, one_use_case):
     from capacity.analysis.checks import evaluate_checks, parse_check
-    plan = capacity.run(_one_use_case(tmp_path), draws=60, seed=4)
+    plan = capacity.run(one_use_case, draws=60, seed=4)
     check = parse_check("Cost|Total[hosted-open-weight, 2030, p95] <= 1e15 USD/yr")
     assert check.quantile == "p95" and check.subject == "Cost|Total[hosted-open-weight, 2030, p95]"
     q = plan.quantiles
@@ -164,9 +160,9 @@ def test_a_check_can_read_a_quantile_of_the_draws(tmp_path):
         parse_check("Cost|Total[hosted-open-weight, 2030, p90] <= 1 USD/yr")
 
 
-def test_the_workbook_of_a_run_with_draws_has_fan_charts(tmp_path):
+def test_the_workbook_of_a_run_with_draws_has_fan_charts(tmp_path, one_use_case):
     from openpyxl import load_workbook
-    plan = capacity.run(_one_use_case(tmp_path), draws=30, seed=1)
+    plan = capacity.run(one_use_case, draws=30, seed=1)
     book = load_workbook(plan.to_excel(tmp_path / "plan.xlsx"))
     sheet = book["Uncertainty"]
     assert book.sheetnames.index("Uncertainty") == 2
