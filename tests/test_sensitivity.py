@@ -4,7 +4,6 @@ analytic values, and the `capacity sensitivity` command."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

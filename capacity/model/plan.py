@@ -16,7 +16,7 @@ from ..data.errors import InputError
 from ..data.scenario import Scenario, load_scenario
 from ..data.units import convert
 from .lookup import tables_for
-from .options import OPTIONS, TIERS, evaluate, supply_for
+from .options import TIERS, evaluate, supply_for
 from .rows import scenario_rows
 
 RESULT_COLUMNS = ["scenario", "region", "option", "variable", "unit", "year", "value"]
