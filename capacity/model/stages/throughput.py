@@ -111,9 +111,28 @@ def step_times(batch, *, k, input_tokens, output_tokens, total_params, active_pa
     launches, synchronisation). Returns ``(t_step, t_memory_share, t_compute_share)``, where the
     last two split `t_step` by which side bound each kernel (the fixed cost counts as memory).
     """
+    return _step_times(batch, _step_terms(
+        k=k, input_tokens=input_tokens, output_tokens=output_tokens, total_params=total_params,
+        active_params=active_params, weight_bytes=weight_bytes, layers=layers,
+        attention_heads=attention_heads, attention_dims=attention_dims,
+        kv_values_per_token_per_layer=kv_values_per_token_per_layer, kv_bytes=kv_bytes,
+        sliding_window=sliding_window, sliding_layer_share=sliding_layer_share, experts=experts,
+        experts_per_token=experts_per_token, peak_flops=peak_flops, memory_bandwidth=memory_bandwidth,
+        eta_flops=eta_flops, eta_bw=eta_bw, prefill_attention_dims=prefill_attention_dims,
+        cached_input_share=cached_input_share, eta_moe=eta_moe, layer_overhead_s=layer_overhead_s,
+        attention_peak_flops=attention_peak_flops))
+
+
+def _step_terms(*, k, input_tokens, output_tokens, total_params, active_params, weight_bytes,
+                layers, attention_heads, attention_dims, kv_values_per_token_per_layer, kv_bytes,
+                sliding_window, sliding_layer_share, experts, experts_per_token,
+                peak_flops, memory_bandwidth, eta_flops, eta_bw, prefill_attention_dims=None,
+                cached_input_share=0.0, eta_moe=1.0, layer_overhead_s=0.0,
+                attention_peak_flops=None) -> dict:
+    """What a step's time is made of that does not depend on the batch: computed once for the
+    bisection over batch sizes (`_step_times` adds the batch)."""
     # prompt tokens found in the prefix cache are not computed again
     prompt_per_output = (1.0 - cached_input_share) * input_tokens / output_tokens
-    tokens_per_step = batch * (1.0 + prompt_per_output)
     prefill_attention_dims = attention_dims if prefill_attention_dims is None else prefill_attention_dims
     mean_context = input_tokens + 0.5 * output_tokens
     bandwidth = k * memory_bandwidth * eta_bw
@@ -125,32 +144,46 @@ def step_times(batch, *, k, input_tokens, output_tokens, total_params, active_pa
     dense_params = total_params - expert_params
     active_expert_params = expert_params * routed_share
     bytes_per_param = weight_bytes / total_params
-
-    dense_memory = dense_params * bytes_per_param / bandwidth
-    dense_compute = tokens_per_step * 2.0 * dense_params / flops_rate
-    share_read = expert_weight_share_read(tokens_per_step, experts, experts_per_token)
-    # routed experts run as grouped GEMMs behind a token dispatch: `eta_moe` of dense efficiency
-    expert_memory = expert_params * share_read * bytes_per_param / bandwidth
-    expert_compute = tokens_per_step * 2.0 * active_expert_params / (flops_rate * eta_moe)
-
-    kv_read = batch * kv_cache_bytes_per_sequence(mean_context, layers, kv_values_per_token_per_layer,
-                                                  kv_bytes, sliding_window, sliding_layer_share)
     attention_span = (1.0 - sliding_layer_share) * mean_context \
         + sliding_layer_share * np.minimum(mean_context, sliding_window)
     prefill_span = (1.0 - sliding_layer_share) * 0.5 * input_tokens \
         + sliding_layer_share * np.minimum(0.5 * input_tokens, sliding_window)
-    decode_attention_flops = 2.0 * layers * attention_heads * attention_dims
-    prefill_attention_flops = 2.0 * layers * attention_heads * prefill_attention_dims
     attention_rate = flops_rate if attention_peak_flops is None else \
         k * attention_peak_flops * eta_flops
-    attention_compute = (batch * decode_attention_flops * attention_span
-                         + batch * prompt_per_output * prefill_attention_flops * prefill_span) / attention_rate
-    attention_memory = kv_read / bandwidth
+    return {
+        "prompt_per_output": prompt_per_output, "flops_rate": flops_rate, "bandwidth": bandwidth,
+        "dense_memory": dense_params * bytes_per_param / bandwidth, "dense_params": dense_params,
+        "expert_params": expert_params, "bytes_per_param": bytes_per_param,
+        "active_expert_params": active_expert_params, "experts": experts,
+        "experts_per_token": experts_per_token, "eta_moe": eta_moe,
+        "kv_per_sequence": kv_cache_bytes_per_sequence(mean_context, layers, kv_values_per_token_per_layer,
+                                                       kv_bytes, sliding_window, sliding_layer_share),
+        "decode_attention_flops": 2.0 * layers * attention_heads * attention_dims,
+        "prefill_attention_flops": 2.0 * layers * attention_heads * prefill_attention_dims,
+        "attention_span": attention_span, "prefill_span": prefill_span,
+        "attention_rate": attention_rate, "fixed": layers * layer_overhead_s,
+    }
+
+
+def _step_times(batch, terms: dict):
+    """`step_times` from its batch-free `terms`."""
+    tokens_per_step = batch * (1.0 + terms["prompt_per_output"])
+    dense_memory = terms["dense_memory"]
+    dense_compute = tokens_per_step * 2.0 * terms["dense_params"] / terms["flops_rate"]
+    share_read = expert_weight_share_read(tokens_per_step, terms["experts"], terms["experts_per_token"])
+    # routed experts run as grouped GEMMs behind a token dispatch: `eta_moe` of dense efficiency
+    expert_memory = terms["expert_params"] * share_read * terms["bytes_per_param"] / terms["bandwidth"]
+    expert_compute = tokens_per_step * 2.0 * terms["active_expert_params"] / (terms["flops_rate"] * terms["eta_moe"])
+    kv_read = batch * terms["kv_per_sequence"]
+    attention_compute = (batch * terms["decode_attention_flops"] * terms["attention_span"]
+                         + batch * terms["prompt_per_output"] * terms["prefill_attention_flops"]
+                         * terms["prefill_span"]) / terms["attention_rate"]
+    attention_memory = kv_read / terms["bandwidth"]
 
     memory_side = (np.where(dense_memory >= dense_compute, dense_memory, 0.0)
                    + np.where(expert_memory >= expert_compute, expert_memory, 0.0)
                    + np.where(attention_memory >= attention_compute, attention_memory, 0.0))
-    fixed = layers * layer_overhead_s
+    fixed = terms["fixed"]
     t_step = (fixed + np.maximum(dense_memory, dense_compute)
               + np.maximum(expert_memory, expert_compute)
               + np.maximum(attention_memory, attention_compute))
@@ -239,8 +272,10 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
                   prefill_attention_dims=prefill_dims, cached_input_share=cached, eta_moe=e_moe,
                   layer_overhead_s=overhead, attention_peak_flops=attn_flops)
 
+    terms = _step_terms(**common)
+
     def step(batch):
-        return step_times(batch, **common)[0]
+        return _step_times(batch, terms)[0]
 
     # largest batch within the latency target: step time grows with the batch, so bisect
     lo = np.ones_like(batch_memory)
@@ -254,7 +289,7 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
     batch = np.minimum(lo, batch_memory)
     feasible = allowed & (batch_memory >= 1.0) & meets_at_one
 
-    t_step, t_mem, t_comp = step_times(batch, **common)
+    t_step, t_mem, t_comp = _step_times(batch, terms)
     per_gpu = np.where(feasible, batch / t_step / k, 0.0)
 
     best = np.argmax(per_gpu, axis=-1)[..., None]
