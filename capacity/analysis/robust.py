@@ -143,8 +143,8 @@ def robust(scenario: Scenario, unserved_value: float | None = None) -> Robustnes
     full = matrix.pivot_table(index=["worldview", "shock_case"], columns="option", values="full_cost",
                               sort=False)[options]
     regrets = regret(full)
-    matrix["regret"] = [regrets.loc[(w, s), o] for w, s, o in
-                        matrix[["worldview", "shock_case", "option"]].itertuples(index=False)]
+    long_regret = regrets.stack().rename("regret")
+    matrix = matrix.join(long_regret, on=["worldview", "shock_case", "option"])
     weight = matrix.pivot_table(index=["worldview", "shock_case"], columns="option", values="weight",
                                 sort=False)[options].iloc[:, 0]
     if weight.sum() <= 0:

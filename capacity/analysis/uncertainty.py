@@ -346,19 +346,40 @@ def _variables(cells, rows, quantities, shared, names, k: int) -> dict:
     return out
 
 
+def _long(values: np.ndarray, axes: list[tuple[list[str], list]]) -> pd.DataFrame:
+    """A long table of an n-d array: for each axis its column names and its labels (one tuple
+    of column values per position), then ``value``, in the array's (C) order."""
+    shape = values.shape
+    columns = {}
+    for axis, (names, labels) in enumerate(axes):
+        inner = int(np.prod(shape[axis + 1:], dtype=int))
+        outer = int(np.prod(shape[:axis], dtype=int))
+        for j, name in enumerate(names):
+            column = np.array([label[j] for label in labels], dtype=object)
+            columns[name] = np.tile(np.repeat(column, inner), outer)
+    return pd.DataFrame({**columns, "value": values.ravel()})
+
+
 def _quantile_table(stacked, series, first, n_years, names, factors) -> pd.DataFrame:
+    """Quantiles of every (option, variable), series and year, as one long table."""
     from ..model.plan import VARIABLES
-    frames = []
     factor_of = dict(zip(names, factors))
-    for (option, variable), values in stacked.items():
-        q = np.nanquantile(values, QUANTILES, axis=0) * factor_of[variable]    # (quantiles, series, years)
-        for s, (scenario, region) in enumerate(series):
-            for i, level in enumerate(QUANTILES):
-                frames.append(pd.DataFrame({
-                    "scenario": scenario, "region": region, "option": option, "variable": variable,
-                    "unit": VARIABLES[variable][2], "year": np.arange(first, first + n_years),
-                    "quantile": f"p{round(level * 100)}", "value": q[i, s]}))
-    return pd.concat(frames, ignore_index=True)
+    keys = list(stacked)
+    # (keys, quantiles, series, years) -> (keys, series, quantiles, years)
+    q = np.stack([np.nanquantile(stacked[key], QUANTILES, axis=0) * factor_of[key[1]] for key in keys])
+    table = _long(q.transpose(0, 2, 1, 3), [
+        (["option", "variable", "unit"], [(o, v, VARIABLES[v][2]) for o, v in keys]),
+        (["scenario", "region"], series),
+        (["quantile"], [(f"p{round(level * 100)}",) for level in QUANTILES]),
+        (["year"], [(year,) for year in range(first, first + n_years)])])
+    return table[["scenario", "region", "option", "variable", "unit", "year", "quantile", "value"]].astype(
+        {"year": int, "value": float})
+
+
+RISKS = {"demand unserved": ("Demand|Unserved", 0.0), "GPU allocation binds": ("Limits|GPU allocation|Binding", 0.5),
+         "grid connection binds": ("Limits|Grid connection|Binding", 0.5),
+         "build rate binds": ("Limits|Build rate|Binding", 0.5)}
+"""Events whose probability the draws report: the variable and the level it must exceed."""
 
 
 def _probabilities(stacked, series, first, n_years, options) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -366,28 +387,18 @@ def _probabilities(stacked, series, first, n_years, options) -> tuple[pd.DataFra
     P(each limit binds) per (scenario, region, option, year)."""
     total = np.stack([np.nan_to_num(stacked[(option, "Cost|Total")]) for option in options])   # (o, d, s, y)
     scenarios = list(dict.fromkeys(s for s, _ in series))
-    by_scenario = np.stack([total[:, :, [i for i, (s, _) in enumerate(series) if s == name]].sum(axis=2)
-                            for name in scenarios], axis=2)                                      # (o, d, c, y)
+    scenario_of = np.array([scenarios.index(s) for s, _ in series])
+    by_scenario = np.stack([total[:, :, scenario_of == c].sum(axis=2) for c in range(len(scenarios))], axis=2)
     winner = np.argmin(by_scenario, axis=0)                                                      # (d, c, y)
-    records = []
-    for o, option in enumerate(options):
-        share = (winner == o).mean(axis=0)                                                       # (c, y)
-        for c, name in enumerate(scenarios):
-            for y in range(n_years):
-                records.append({"scenario": name, "year": first + y, "option": option,
-                                "probability": float(share[c, y])})
-    cheapest = pd.DataFrame.from_records(records)
-    risk_records = []
-    events = {"demand unserved": ("Demand|Unserved", lambda v: v > 0),
-              "GPU allocation binds": ("Limits|GPU allocation|Binding", lambda v: v > 0.5),
-              "grid connection binds": ("Limits|Grid connection|Binding", lambda v: v > 0.5),
-              "build rate binds": ("Limits|Build rate|Binding", lambda v: v > 0.5)}
-    for option in options:
-        for event, (variable, happens) in events.items():
-            probability = happens(np.nan_to_num(stacked[(option, variable)])).mean(axis=0)       # (s, y)
-            for s, (scenario, region) in enumerate(series):
-                for y in range(n_years):
-                    risk_records.append({"scenario": scenario, "region": region, "option": option,
-                                         "year": first + y, "event": event,
-                                         "probability": float(probability[s, y])})
-    return cheapest, pd.DataFrame.from_records(risk_records)
+    share = (winner[None] == np.arange(len(options))[:, None, None, None]).mean(axis=1)          # (o, c, y)
+    years = [(year,) for year in range(first, first + n_years)]
+    cheapest = _long(share, [(["option"], [(o,) for o in options]), (["scenario"], [(s,) for s in scenarios]),
+                             (["year"], years)])
+    cheapest = cheapest.rename(columns={"value": "probability"})[["scenario", "year", "option", "probability"]]
+    happens = np.stack([np.stack([(np.nan_to_num(stacked[(option, variable)]) > level).mean(axis=0)
+                                  for variable, level in RISKS.values()]) for option in options])  # (o, e, s, y)
+    risks = _long(happens, [(["option"], [(o,) for o in options]), (["event"], [(e,) for e in RISKS]),
+                            (["scenario", "region"], series), (["year"], years)])
+    risks = risks.rename(columns={"value": "probability"})[["scenario", "region", "option", "year", "event",
+                                                            "probability"]]
+    return cheapest.astype({"year": int}), risks.astype({"year": int})
