@@ -165,6 +165,8 @@ def _summary_charts(sheet, plan, top: int) -> None:
         chart.set_categories(Reference(sheet, min_col=block, min_row=row + 1, max_row=row + len(years)))
         sheet.add_chart(chart, f"A{top + 1 + 16 * charts.index((variable, title, axis, kind))}")
         row += len(years) + 1
+    # the chart data wide enough for its numbers (costs run to 15 digits with separators)
+    _widths(sheet, {block + i: 20 for i in range(1, len(plan.options) + 1)})
 
 
 def _comparison(sheet, plan) -> None:
@@ -192,7 +194,7 @@ def _comparison(sheet, plan) -> None:
                     _put(sheet, row, 6 + offset, float(wide.loc[(variable, option), year]),
                          number_format(VARIABLES[variable][2]))
         row += 2
-    _widths(sheet, {1: 12, 2: 8, 3: 28, 4: 20, 5: 10})
+    _widths(sheet, {1: 12, 2: 8, 3: 28, 4: 20, 5: 10, **{6 + i: 20 for i in range(horizon)}})
     sheet.freeze_panes = "F4"
 
 
@@ -214,7 +216,7 @@ def _option_sheet(sheet, plan, option: str) -> None:
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     sheet.add_table(table)
     sheet.freeze_panes = "E2"
-    _widths(sheet, {1: 12, 2: 8, 3: 30, 4: 10, **{5 + i: 16 for i in range(len(years))}})
+    _widths(sheet, {1: 12, 2: 8, 3: 30, 4: 10, **{5 + i: 20 for i in range(len(years))}})
 
 
 def _demand(sheet, plan) -> None:
