@@ -24,7 +24,6 @@ from .cells import TIERS, Cells, _col, _f
 from .limits import LIMITS, capped_growth, capped_stock, served_share
 from .lookup import Tables
 from .routes import frontier_api, hosted_open_weight, owned, pooled, tier_throughput
-from .routes import served_share as pooled_share
 from .shocks import Events, compile_shocks, ramp
 from .stages import cost, demand, fleet, power
 
@@ -350,7 +349,8 @@ def apply_limits(rows, tables, cells, supply: Supply, o: int, alloc: Allocation,
     zero = np.zeros((cells.n_series, cells.n_years))
     one = np.ones((cells.n_series, cells.n_years))
     pool = routes.get("pooled")
-    pooled = one if pool is None else pooled_share(pool["_needed_gpus"], pool["_allocation"])
+    # what a pooled machine's allocation carries of what its share of the demand needs
+    pooled = one if pool is None else served_share(pool["_allocation"], pool["_needed_gpus"])
     if not any(np.isfinite(value).any() for value in limit.values()):
         if pool is None or (pooled >= 1.0).all():
             return {}

@@ -352,7 +352,7 @@ def pooled(rows, tables, cells, work, tput: Throughput, settings: pd.DataFrame) 
     cost share of the machine's annualised capex and O&M whether it uses it or not, and the
     energy its own work draws. `settings` holds the
     route's settings per row (``po_*``, from `options.pooled`). The fleet reported is the
-    allocation; what it cannot carry the caller sends elsewhere (`served_share`)."""
+    allocation; what it cannot carry the caller sends elsewhere (`options.apply_limits`)."""
     rows = pd.concat([rows.reset_index(drop=True), settings.reset_index(drop=True)], axis=1)
     used = _yearly_fleet(rows, tables, cells, work, tput, "po_gpu", "po_pue")
     setting = lambda name: cells.series_value(_f(rows, f"po_{name}"))
@@ -379,9 +379,3 @@ def pooled(rows, tables, cells, work, tput: Throughput, settings: pd.DataFrame) 
             "domestic_tokens": at_home(cells.sum_series(work["input_tokens"] + work["output_tokens"])),
             "_needed_gpus": used["gpus"], "_allocation": allocation, "_throughput": tput}
 
-
-def served_share(needed: np.ndarray, available: np.ndarray) -> np.ndarray:
-    """Share of a route's demand a fixed allocation of GPUs carries [1] (1 with no need)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(needed > 0, available / needed, 1.0)
-    return np.clip(np.nan_to_num(share, nan=1.0), 0.0, 1.0)
