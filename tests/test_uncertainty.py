@@ -168,3 +168,72 @@ def test_the_workbook_of_a_run_with_draws_has_fan_charts(tmp_path, one_use_case)
     assert book.sheetnames.index("Uncertainty") == 2
     assert len(sheet._charts) == 2 * len(plan.options)
     assert sheet["A1"].value.startswith("Uncertainty: 30 draws (seed 1)")
+
+
+# --- scenario values given as ranges ---------------------------------------------------------
+
+def _with_ranges(path: Path, regions: str, options_extra: str = "") -> Path:
+    """A copy of the scenario at `path` with the region's values and the domestic option's
+    extra lines replaced."""
+    text = path.read_text().replace("regions: {NLD: {}}", f"regions: {{NLD: {regions}}}")
+    if options_extra:
+        text = text.replace("  domestic-buildout:\n", "  domestic-buildout:\n" + options_extra, 1)
+    ranged = path.with_name("ranged.yaml")
+    ranged.write_text(text)
+    return ranged
+
+
+def test_a_scenario_value_given_as_a_range_is_an_uncertain_input_with_its_source(one_use_case):
+    path = _with_ranges(one_use_case, "{electricity_price: {value: 0.12 USD/kWh, low: 0.08, high: 0.2 USD/kWh, "
+                        "source: 'a ministry range', quality: estimate}}", "    pue: {value: 1.2, low: 1.1, high: 1.4}\n")
+    scenario = capacity.load_scenario(path)
+    inputs, _ = uncertain_inputs(scenario)
+    by_key = {spec.key: spec for spec in inputs}
+    price = by_key["scenario:file:regions.NLD.electricity_price"]
+    # canonical USD/J: 0.12 USD/kWh = 0.12 / 3.6e6 USD/J; a bare low is read in USD/kWh
+    assert price.value == pytest.approx(0.12 / 3.6e6) and price.low == pytest.approx(0.08 / 3.6e6)
+    assert price.high == pytest.approx(0.2 / 3.6e6)
+    assert (price.source, price.quality) == ("a ministry range", "estimate")
+    pue = by_key["scenario:file:options.domestic-buildout.pue"]
+    assert (pue.value, pue.low, pue.high) == (1.2, 1.1, 1.4)
+    # the case uses the stated value, as if it were written plainly
+    plain = capacity.run(one_use_case, overrides={
+        "regions.NLD.electricity_price": "0.12 USD/kWh", "options.domestic-buildout.pue": 1.2})
+    ranged = capacity.run(scenario)
+    pd.testing.assert_frame_equal(ranged.results, plain.results)
+    # the Assumptions table shows it in the unit it is written in
+    row = ranged.assumptions.set_index("id").loc["scenario:file:regions.NLD.electricity_price"]
+    assert (row["unit"], row["value"]) == ("USD/kWh", "0.12")
+    assert row["low"] == pytest.approx(0.08) and row["high"] == pytest.approx(0.2)
+
+
+def test_draws_of_a_ranged_value_stay_in_its_range_and_move_what_it_drives(one_use_case):
+    path = _with_ranges(one_use_case, "{}", "    pue: {value: 1.2, low: 1.1, high: 1.4}\n")
+    scenario = capacity.load_scenario(path)
+    key = "scenario:file:options.domestic-buildout.pue"
+    result = monte_carlo(scenario, 2000, seed=3, vary=[key])
+    assert result.samples.min() >= 1.1 and result.samples.max() <= 1.4
+    q = result.quantiles
+    power = q[(q["option"] == "domestic-buildout") & (q["variable"] == "Power|Facility") & (q["year"] == 2035)]
+    power = power.set_index("quantile")["value"]
+    it = _value(capacity.run(scenario), "domestic-buildout", "Power|Facility", 2035) / 1.2   # IT power
+    # facility power = IT power x PUE: its quantiles are the PUE's PERT quantiles times IT power
+    alpha, beta = pert_shapes(1.1, 1.2, 1.4)
+    expected = it * (1.1 + 0.3 * stats.beta.ppf(QUANTILES, alpha, beta))
+    np.testing.assert_allclose(power[[f"p{round(x * 100)}" for x in QUANTILES]].to_numpy(), expected,
+                               rtol=0.01)
+
+
+@pytest.mark.parametrize("pue, message", [
+    ("{value: 1.2, low: 1.3, high: 1.4}", "low <= value <= high"),
+    ("{value: 1.2, low: 0.9}", "pue.low: found 0.9; expected a value >= 1"),
+    ("{value: 1.2, low: 3 kg}", "pue.low: found '3 kg'"),
+    ("{value: 1.2, lo: 1.1}", "pue: found {"),
+])
+def test_a_bad_range_is_refused_where_it_is_written(one_use_case, pue, message):
+    path = _with_ranges(one_use_case, "{}", f"    pue: {pue}\n")
+    with pytest.raises(capacity.InputError) as error:
+        capacity.load_scenario(path)
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.strip().startswith("pue:"))
+    assert f"{path}:{line}: options.domestic-buildout.pue" in str(error.value)
+    assert message in str(error.value)

@@ -53,6 +53,7 @@ class Row:
     notes: str
     file: str
     line: int
+    canonical_unit: str = ""    # set for rows not of a library table (a scenario's own range)
 
     @property
     def key(self) -> str:
@@ -62,6 +63,8 @@ class Row:
     def given(self, magnitude: float) -> float:
         """A canonical magnitude of this row (its low or high) back in the unit the row is
         written in."""
+        if self.canonical_unit and self.unit_given and not math.isnan(magnitude):
+            return float(convert(magnitude, self.canonical_unit, self.unit_given))
         spec = _parameter_spec(self.table, self.id, self.parameter)
         if spec is None or spec.unit is None or not self.unit_given or math.isnan(magnitude):
             return magnitude

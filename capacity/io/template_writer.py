@@ -19,6 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from ..data.catalog import Catalog
 from ..data.errors import InputError
 from ..data.scenario.models import Scenario
+from ..data.scenario.ranges import TABLE as RANGE_TABLE
 from ..data.scenario.template_layout import (
     CATALOGUE_LISTS,
     INPUT_SHEETS,
@@ -74,7 +75,7 @@ def _explicit(scenario: Scenario) -> tuple[dict, dict[tuple, str]]:
         for prefix, fields in groups:
             for field in fields:
                 path = prefix + field.path
-                if path in used:
+                if path in used and used[path].table != RANGE_TABLE:   # a range: its value is written
                     row = used[path]
                     text = f"{row.key} = {row.text} ({row.source})"
                     if text not in notes.setdefault(path, []):

@@ -15,6 +15,7 @@ from ..schema import TABLES
 from .. import generations
 from .defaults import _get, fill_defaults
 from .models import USER_BASE_NEEDS, Case, UnitSpec
+from .ranges import extract_ranges, range_rows
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
@@ -107,6 +108,7 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
                   ) -> tuple[Case, dict[tuple, Row]]:
     """Fill a raw case from the library and validate it; errors are located in `source`."""
     data = copy.deepcopy(data)
+    ranges = extract_ranges(data)          # a value given as {value, low, high}: its value here
     check_raw_identifiers(data, source, lines, catalog, variant_prefix)
     used = fill_defaults(data, catalog)
     try:
@@ -119,6 +121,10 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
             first.args = (f"{first.args[0]} (and {len(errors) - 1} more problem"
                           f"{'s' if len(errors) > 2 else ''})",)
         raise first from None
+    if ranges:
+        own = range_rows(ranges, data, case, source, lines, variant_prefix)
+        used.update({path: row for path, row in own.items()
+                     if path[0] != "use_cases" or case.use_cases[path[1]].enabled})
     enabled = {name: use_case for name, use_case in case.use_cases.items() if use_case.enabled}
     if not enabled:
         line = _line_for(lines, ("use_cases",), variant_prefix)
