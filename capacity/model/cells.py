@@ -7,6 +7,7 @@ cells by integer index, and sums over rows are one `bincount` each (no loop over
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -35,17 +36,33 @@ class Cells:
                    int(years.max()) - first + 1, first)
 
     def tier_cell(self) -> np.ndarray:
-        """(rows, tiers) flat index into an (S, T, Y) grid."""
-        tiers = np.arange(len(TIERS))[None, :]
-        return (self.series[:, None] * len(TIERS) + tiers) * self.n_years + self.year_index[:, None]
+        """(rows, tiers) flat index into an (S, T, Y) grid (computed once; read-only)."""
+        return self._tier_cell
 
     def series_cell(self) -> np.ndarray:
-        """Per row flat index into an (S, Y) grid."""
-        return self.series * self.n_years + self.year_index
+        """Per row flat index into an (S, Y) grid (computed once; read-only)."""
+        return self._series_cell
+
+    @cached_property
+    def _tier_cell(self) -> np.ndarray:
+        tiers = np.arange(len(TIERS))[None, :]
+        cell = (self.series[:, None] * len(TIERS) + tiers) * self.n_years + self.year_index[:, None]
+        cell.flags.writeable = False
+        return cell
+
+    @cached_property
+    def _flat_tier_cell(self) -> np.ndarray:
+        return self._tier_cell.ravel()
+
+    @cached_property
+    def _series_cell(self) -> np.ndarray:
+        cell = self.series * self.n_years + self.year_index
+        cell.flags.writeable = False
+        return cell
 
     def sum_tiers(self, values: np.ndarray) -> np.ndarray:
         """Sum (rows, tiers) values into the (S, T, Y) grid."""
-        total = fleet.group_sum(values.ravel(), self.tier_cell().ravel(),
+        total = fleet.group_sum(values.ravel(), self._flat_tier_cell,
                                 self.n_series * len(TIERS) * self.n_years)
         return total.reshape(self.n_series, len(TIERS), self.n_years)
 
@@ -60,7 +77,7 @@ class Cells:
         (rows of one cell share it, except replica sizes, where the largest is the one sized)."""
         out = np.full(self.n_series * len(TIERS) * self.n_years, np.nan)
         values = np.broadcast_to(values, self.tier_cell().shape)
-        np.fmax.at(out, self.tier_cell().ravel(), values.ravel())
+        np.fmax.at(out, self._flat_tier_cell, values.ravel())
         return out.reshape(self.n_series, len(TIERS), self.n_years)
 
     def series_value(self, values: np.ndarray) -> np.ndarray:
