@@ -122,3 +122,22 @@ def test_user_text_is_written_as_text_never_as_a_formula(tmp_path):
     demand = load_workbook(out)["Demand"]
     cells = [c for row in demand.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
     assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_the_fast_top_level_help_is_clicks_own():
+    """`capacity --help` is answered without importing click (capacity.entry); its text must be
+    what the click group prints. If this fails: python -m capacity.entry --regenerate."""
+    from capacity.entry import HELP, rendered_help
+    assert HELP == rendered_help()
+
+
+def test_the_entry_point_hands_everything_else_to_the_command_line(tmp_path):
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "capacity.entry", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and "capacity, version" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "capacity.entry", "run", "nowhere"], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "capacity: error:" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "capacity.entry", "--help"], capture_output=True, text=True)
+    assert done.stdout.startswith("Usage: capacity [OPTIONS] COMMAND")

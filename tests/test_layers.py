@@ -57,9 +57,17 @@ def _imported_wings(path: Path, root: Path = PACKAGE, skip_functions: set[str] =
 
 def test_every_module_belongs_to_a_wing_or_is_the_face():
     loose = sorted(p.name for p in PACKAGE.glob("*.py"))
-    assert loose == ["__init__.py", "cli.py"]
+    assert loose == ["__init__.py", "cli.py", "entry.py"]
     assert sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and any(p.rglob("*.py"))) \
         == sorted(ALLOWED)
+
+
+def test_the_entry_point_imports_nothing_before_it_must():
+    """`capacity.entry` (the console script) answers --help with the standard library only and
+    hands everything else to `capacity.cli` inside `main`."""
+    tree = ast.parse((PACKAGE / "entry.py").read_text(encoding="utf-8"))
+    top = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert {alias.name for node in top for alias in node.names} == {"annotations", "sys"}
 
 
 def test_imports_run_one_way():

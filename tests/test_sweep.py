@@ -61,3 +61,44 @@ def test_a_sweep_on_a_dask_cluster_gives_the_local_results(cluster):
     here = capacity.sweep(points)
     there = capacity.sweep(points, scheduler=cluster)
     pd.testing.assert_frame_equal(here, there)
+
+
+def test_a_demand_sweep_gives_exactly_what_sweep_gives_with_demand_scale():
+    from capacity.analysis.sweep import demand_sweep, sweep
+    scenario = capacity.load_scenario()
+    scales = [0.5, 1.0, 2.5]
+    variables = ["Cost|Total", "Power|Facility", "Capacity|GPUs", "Demand|Unserved"]
+    out = demand_sweep(scenario, scales, variables=variables, chunk_rows=400)   # 2 points a chunk
+    long = sweep(scenario, [{"demand.scale": s} for s in scales])
+    assert set(out["values"]) == {(o, v) for o in long["option"].unique() for v in variables}
+    for (option, variable), values in out["values"].items():
+        assert values.shape == (3, len(out["series"]), len(out["years"]))
+        mine = long[(long["option"] == option) & (long["variable"] == variable)]
+        for s, (case, region) in enumerate(out["series"]):
+            for p in range(3):
+                expected = mine[(mine["point"] == p) & (mine["scenario"] == case) & (mine["region"] == region)]
+                expected = expected.set_index("year")["value"].reindex(out["years"]).to_numpy()
+                np.testing.assert_array_equal(values[p, s], expected)
+
+
+def test_a_demand_sweep_scales_demand_in_proportion_and_refuses_bad_scales():
+    from capacity.analysis.sweep import demand_sweep
+    scenario = capacity.load_scenario()
+    out = demand_sweep(scenario, [1.0, 3.0], variables=["Demand|Tokens"])["values"]
+    tokens = out[("frontier-api", "Demand|Tokens")]
+    np.testing.assert_allclose(tokens[1], 3.0 * tokens[0], rtol=1e-12)
+    for bad in ([], [0.0], [float("nan")], [-1.0]):
+        with pytest.raises(capacity.InputError, match="scales"):
+            demand_sweep(scenario, bad)
+    with pytest.raises(capacity.InputError, match="variables"):
+        demand_sweep(scenario, [1.0], variables=["Cost|Totl"])
+
+
+def test_a_demand_sweep_on_a_dask_cluster_gives_the_local_arrays(cluster):
+    from capacity.analysis.sweep import demand_sweep
+    scenario = capacity.load_scenario()
+    scales = np.linspace(0.5, 3.0, 12)
+    here = demand_sweep(scenario, scales, variables=["Cost|Total"], chunk_rows=900)
+    there = demand_sweep(scenario, scales, variables=["Cost|Total"], chunk_rows=900, scheduler=cluster)
+    for key in here["values"]:
+        assert here["values"][key].tobytes() == there["values"][key].tobytes()

@@ -133,3 +133,72 @@ def sweep(scenario: Scenario, points: list[Mapping[str, Any]], scheduler=None,
                             parts, scheduler)
     # one order however the points were partitioned: point by point, each as `Plan.results`
     return pd.concat(frames, ignore_index=True).sort_values("point", kind="stable").reset_index(drop=True)
+
+
+# --- sweeps over demand at scale: rows of the chain in chunks --------------------------------
+
+def demand_sweep(scenario: Scenario, scales, variables: list[str] | None = None, scheduler=None,
+                 chunk_rows: int | None = None, partitions_per_worker: int = 2) -> dict:
+    """Every (option, variable) at each demand scale (``demand.scale``, a multiplier of every
+    use case's requests), as arrays ``(points, series, years)`` in reporting units, with the
+    ``series`` (scenario, region) and ``years`` they run over.
+
+    The same as ``sweep(scenario, [{"demand.scale": s} for s in scales])`` (a test keeps them
+    equal), but built for millions of points: a point's rows are the scenario's rows with their
+    scale, made and evaluated in chunks of about `chunk_rows` rows, so no process holds more
+    than one chunk's rows and no long table is built. With `scheduler` the points are split
+    over the cluster's workers, each returning only its points' arrays. `variables` limits
+    what is kept (default: every variable of `Plan.results`)."""
+    import numpy as np
+
+    from ..model.plan import VARIABLES, _report_factors
+    from ..model.rows import scenario_rows
+    from .uncertainty import CHUNK_ROWS
+    scales = np.asarray(scales, dtype=float).ravel()
+    if scales.size == 0 or not np.isfinite(scales).all() or (scales <= 0).any():
+        raise InputError(None, "scales", "no scales, or one that is not a positive number",
+                         "demand multipliers > 0")
+    names = list(VARIABLES) if variables is None else list(variables)
+    unknown = [name for name in names if name not in VARIABLES]
+    if unknown:
+        raise InputError(None, "variables", repr(unknown[0]), "a variable of Plan.results")
+    base = scenario_rows(scenario)
+    per_chunk = max(1, (chunk_rows or CHUNK_ROWS) // len(base))
+    n_parts = 1
+    if scheduler is not None:
+        from distributed import Client
+        scheduler = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        n_parts = max(1, len(scheduler.scheduler_info()["workers"]) * partitions_per_worker)
+    parts = partitions(len(scales), n_parts)
+    factor = dict(zip(VARIABLES, _report_factors()))
+
+    def run_part(part: range) -> dict:
+        chunks = [_demand_chunk(scenario, base, scales[start:min(start + per_chunk, part.stop)], names)
+                  for start in range(part.start, part.stop, per_chunk)]
+        return {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0]}
+
+    results = map_partitions(run_part, parts, scheduler)
+    arrays = {key: np.concatenate([part[key] for part in results]) * factor[key[1]] for key in results[0]}
+    series = list(dict.fromkeys(zip(base["scenario"], base["region"])))
+    first = int(base["year"].min())
+    return {"values": arrays, "series": series, "years": list(range(first, int(base["year"].max()) + 1))}
+
+
+def _demand_chunk(scenario: Scenario, base: pd.DataFrame, scales, names: list[str]) -> dict:
+    """One chunk of a demand sweep: the base rows once per scale, evaluated together."""
+    import numpy as np
+
+    from ..model.lookup import tables_for
+    from ..model.options import evaluate, supply_for
+    from .uncertainty import _tile_cases, _variables
+    k, n = len(scales), len(base)
+    cases = list(dict.fromkeys(base["scenario"]))
+    # laid out case by case, each case's points together (as the Monte Carlo's draws)
+    order = np.concatenate([np.tile(np.flatnonzero(base["scenario"].to_numpy() == case), k) for case in cases])
+    point = np.concatenate([np.repeat(np.arange(k), int((base["scenario"] == case).sum())) for case in cases])
+    rows = base.iloc[order].reset_index(drop=True)
+    rows["scenario"] = (rows["scenario"].astype(str) + "#" + point.astype(str)).astype(object)
+    rows["demand_scale"] = rows["demand_scale"].to_numpy(float) * scales[point]
+    supply = _tile_cases(supply_for(scenario, base), base, k)
+    cells, quantities, shared = evaluate(rows, tables_for(scenario.catalog), supply)
+    return _variables(cells, rows, quantities, shared, names, k)

@@ -4,6 +4,7 @@ until a command needs them). Run with: pytest tests/benchmarks --benchmark-only"
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,8 +19,10 @@ def _seconds(argv, repeat=5):
 
 
 @pytest.mark.benchmark(group="cli")
-def test_help_starts_within_three_times_a_bare_python(benchmark):
+def test_help_starts_within_three_times_a_bare_python(benchmark, ratio):
     bare = _seconds([sys.executable, "-c", "pass"])
-    ratio = benchmark.pedantic(lambda: _seconds([sys.executable, "-m", "capacity.cli", "--help"]) / bare,
-                               rounds=1, iterations=1)
-    assert ratio < 3.0
+    script = Path(sys.executable).with_name("capacity")         # the installed console script
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "capacity.entry"]
+    measured = benchmark.pedantic(lambda: _seconds(command + ["--help"]) / bare,
+                                  rounds=1, iterations=1)
+    assert ratio("help_to_bare_python", measured, 3.0, "lower")
