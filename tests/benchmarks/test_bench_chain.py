@@ -18,19 +18,20 @@ from capacity.model.rows import scenario_rows
 
 
 def sweep_rows(n_rows: int, seed: int = 0, vary_shapes: bool = False) -> tuple[pd.DataFrame, object]:
-    """`n_rows` rows: the default scenario's rows repeated as distinct sweep members, each with
-    its own demand scale (a Monte-Carlo-like sweep over demand) and, with `vary_shapes`, its own
-    tokens per request (so no two rows share a throughput computation)."""
+    """About `n_rows` rows (whole sweep members): the default scenario's rows repeated as
+    distinct sweep members, each with its own demand scale (a Monte-Carlo-like sweep over
+    demand) and, with `vary_shapes`, its own tokens per request (so no two rows share a
+    throughput computation)."""
     scenario = capacity.load_scenario()
     base = scenario_rows(scenario)
-    copies = int(np.ceil(n_rows / len(base)))
-    rows = pd.concat([base] * copies, ignore_index=True).iloc[:n_rows].copy()
-    member = np.repeat(np.arange(copies), len(base))[:n_rows]
+    copies = max(1, round(n_rows / len(base)))               # whole members only
+    rows = pd.concat([base] * copies, ignore_index=True)
+    member = np.repeat(np.arange(copies), len(base))
     rows["scenario"] = rows["scenario"].astype(str) + "#" + member.astype(str)
     rng = np.random.default_rng(seed)
     rows["potential_users"] *= rng.lognormal(0.0, 0.5, copies)[member]
     if vary_shapes:
-        rows["input_tokens"] *= rng.lognormal(0.0, 0.3, n_rows)
+        rows["input_tokens"] *= rng.lognormal(0.0, 0.3, len(rows))
     return rows, tables_for(scenario.catalog)
 
 

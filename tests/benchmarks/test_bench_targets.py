@@ -9,7 +9,6 @@ process (`sweep_child.py`), so the peak is that size's alone.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ import pytest
 import capacity
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from sweep_child import peak_gib  # noqa: E402  (the same measure in every process)
 ROWS_PER_POINT = 180
 
 
@@ -113,7 +114,7 @@ def test_a_hundred_million_rows_on_a_local_dask_cluster(benchmark, ratio):
         out = benchmark.pedantic(lambda: demand_sweep(scenario, scales, variables=["Cost|Total"], scheduler=client,
                                                       partitions_per_worker=8), rounds=1, iterations=1)
         seconds = time.perf_counter() - start
-        peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 2**30)
+        peaks = client.run(peak_gib)
     assert out["values"][("domestic-buildout", "Cost|Total")].shape[0] == points
     worst = max(peaks.values())
     assert ratio("dask_1e8_worker_peak_gib", worst, 2.0, "lower",

@@ -273,24 +273,39 @@ def serving_throughput(*, input_tokens, output_tokens, total_params, active_para
                   layer_overhead_s=overhead, attention_peak_flops=attn_flops)
 
     terms = _step_terms(**common)
+    # only (row, replica size) pairs that may serve are searched: allowed, and room for one
+    # sequence; the others serve nothing (their step times are never read)
+    grid = np.broadcast_shapes(allowed.shape, batch_memory.shape)
+    candidate = np.flatnonzero((allowed & (batch_memory >= 1.0)).ravel())
+    flat = lambda a: np.broadcast_to(a, grid).reshape(-1)[candidate] if np.ndim(a) else a
+    terms = {name: flat(value) for name, value in terms.items()}
+    room, target = flat(batch_memory), flat(tpot)
 
     def step(batch):
         return _step_times(batch, terms)[0]
 
     # largest batch within the latency target: step time grows with the batch, so bisect
-    lo = np.ones_like(batch_memory)
-    hi = np.maximum(batch_memory, 1.0)
-    meets_at_one = step(lo) <= tpot
+    lo = np.ones_like(room)
+    hi = np.maximum(room, 1.0)
+    meets_at_one = step(lo) <= target
     for _ in range(int(np.ceil(np.log2(max(float(hi.max(initial=1.0)), 2.0)))) + 1):
         mid = np.floor(0.5 * (lo + hi + 1.0))
-        ok = step(mid) <= tpot
+        ok = step(mid) <= target
         lo = np.where(ok, mid, lo)
         hi = np.where(ok, hi, mid - 1.0)
-    batch = np.minimum(lo, batch_memory)
-    feasible = allowed & (batch_memory >= 1.0) & meets_at_one
+    searched = np.minimum(lo, room)
+    times = _step_times(searched, terms)
 
-    t_step, t_mem, t_comp = _step_times(batch, terms)
-    per_gpu = np.where(feasible, batch / t_step / k, 0.0)
+    def spread(values, fill):
+        out = np.full(grid, fill, dtype=np.asarray(values).dtype).reshape(-1)
+        out[candidate] = values
+        return out.reshape(grid)
+
+    batch = spread(searched, np.nan)
+    feasible = spread(meets_at_one, False)
+    t_step, t_mem, t_comp = (spread(values, np.nan) for values in times)
+    with np.errstate(invalid="ignore"):
+        per_gpu = np.where(feasible, batch / t_step / k, 0.0)
 
     best = np.argmax(per_gpu, axis=-1)[..., None]
     pick = lambda a: np.take_along_axis(np.broadcast_to(a, per_gpu.shape), best, axis=-1)[..., 0]
