@@ -66,16 +66,17 @@ def test_a_sweep_on_a_dask_cluster_gives_the_local_results(cluster):
 def test_a_demand_sweep_gives_exactly_what_sweep_gives_with_demand_scale():
     from capacity.analysis.sweep import demand_sweep, sweep
     scenario = capacity.load_scenario()
-    scales = [0.5, 1.0, 2.5]
+    scales = [0.5, 1.0, 2.5, 4.0, 0.2]
     variables = ["Cost|Total", "Power|Facility", "Capacity|GPUs", "Demand|Unserved"]
-    out = demand_sweep(scenario, scales, variables=variables, chunk_rows=400)   # 2 points a chunk
+    # 2 points a chunk: one layout reused by two chunks, and a chunk of one
+    out = demand_sweep(scenario, scales, variables=variables, chunk_rows=400)
     long = sweep(scenario, [{"demand.scale": s} for s in scales])
     assert set(out["values"]) == {(o, v) for o in long["option"].unique() for v in variables}
     for (option, variable), values in out["values"].items():
-        assert values.shape == (3, len(out["series"]), len(out["years"]))
+        assert values.shape == (len(scales), len(out["series"]), len(out["years"]))
         mine = long[(long["option"] == option) & (long["variable"] == variable)]
         for s, (case, region) in enumerate(out["series"]):
-            for p in range(3):
+            for p in range(len(scales)):
                 expected = mine[(mine["point"] == p) & (mine["scenario"] == case) & (mine["region"] == region)]
                 expected = expected.set_index("year")["value"].reindex(out["years"]).to_numpy()
                 np.testing.assert_array_equal(values[p, s], expected)

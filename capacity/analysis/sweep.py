@@ -173,8 +173,13 @@ def demand_sweep(scenario: Scenario, scales, variables: list[str] | None = None,
     factor = dict(zip(VARIABLES, _report_factors()))
 
     def run_part(part: range) -> dict:
-        chunks = [_demand_chunk(scenario, base, scales[start:min(start + per_chunk, part.stop)], names)
-                  for start in range(part.start, part.stop, per_chunk)]
+        layouts: dict[int, tuple] = {}        # rows and supply of a chunk of k points, made once
+        chunks = []
+        for start in range(part.start, part.stop, per_chunk):
+            block = scales[start:min(start + per_chunk, part.stop)]
+            if len(block) not in layouts:
+                layouts[len(block)] = _demand_layout(scenario, base, len(block))
+            chunks.append(_demand_chunk(scenario, *layouts[len(block)], block, names))
         return {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0]}
 
     results = map_partitions(run_part, parts, scheduler)
@@ -184,21 +189,29 @@ def demand_sweep(scenario: Scenario, scales, variables: list[str] | None = None,
     return {"values": arrays, "series": series, "years": list(range(first, int(base["year"].max()) + 1))}
 
 
-def _demand_chunk(scenario: Scenario, base: pd.DataFrame, scales, names: list[str]) -> dict:
-    """One chunk of a demand sweep: the base rows once per scale, evaluated together."""
+def _demand_layout(scenario: Scenario, base: pd.DataFrame, k: int) -> tuple:
+    """The rows of `k` points of a demand sweep at scale 1, laid out case by case with each
+    case's points together (as the Monte Carlo's draws), the point of each row, and the supply
+    arrays for them: the same for every chunk of `k` points, so made once."""
     import numpy as np
 
-    from ..model.lookup import tables_for
-    from ..model.options import evaluate, supply_for
-    from .uncertainty import _tile_cases, _variables
-    k, n = len(scales), len(base)
+    from ..model.options import supply_for
+    from .uncertainty import _tile_cases
     cases = list(dict.fromkeys(base["scenario"]))
-    # laid out case by case, each case's points together (as the Monte Carlo's draws)
-    order = np.concatenate([np.tile(np.flatnonzero(base["scenario"].to_numpy() == case), k) for case in cases])
-    point = np.concatenate([np.repeat(np.arange(k), int((base["scenario"] == case).sum())) for case in cases])
+    scenario_of = base["scenario"].to_numpy()
+    order = np.concatenate([np.tile(np.flatnonzero(scenario_of == case), k) for case in cases])
+    point = np.concatenate([np.repeat(np.arange(k), int((scenario_of == case).sum())) for case in cases])
     rows = base.iloc[order].reset_index(drop=True)
     rows["scenario"] = (rows["scenario"].astype(str) + "#" + point.astype(str)).astype(object)
-    rows["demand_scale"] = rows["demand_scale"].to_numpy(float) * scales[point]
-    supply = _tile_cases(supply_for(scenario, base), base, k)
+    return rows, rows["demand_scale"].to_numpy(float), point, _tile_cases(supply_for(scenario, base), base, k)
+
+
+def _demand_chunk(scenario: Scenario, rows: pd.DataFrame, unit_scale, point, supply, scales,
+                  names: list[str]) -> dict:
+    """One chunk of a demand sweep: the layout's rows at these scales, evaluated together."""
+    from ..model.lookup import tables_for
+    from ..model.options import evaluate
+    from .uncertainty import _variables
+    rows["demand_scale"] = unit_scale * scales[point]          # the one column a point changes
     cells, quantities, shared = evaluate(rows, tables_for(scenario.catalog), supply)
-    return _variables(cells, rows, quantities, shared, names, k)
+    return _variables(cells, rows, quantities, shared, names, len(scales))
