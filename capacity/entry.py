@@ -56,11 +56,11 @@ def main() -> None:
         sys.stdout.write(HELP)
         return
     if sys.argv[1:] == ["--regenerate"] and __name__ == "__main__":
-        source = __file__
-        text = open(source, encoding="utf-8").read()
-        head, rest = text.split('HELP = """\\\n', 1)
+        from pathlib import Path
+        source = Path(__file__)
+        head, rest = source.read_text(encoding="utf-8").split('HELP = """\\\n', 1)
         _, tail = rest.split('"""\n', 1)
-        open(source, "w", encoding="utf-8").write(head + 'HELP = """\\\n' + rendered_help() + '"""\n' + tail)
+        source.write_text(head + 'HELP = """\\\n' + rendered_help() + '"""\n' + tail, encoding="utf-8")
         return
     from .cli import main as command
     command()

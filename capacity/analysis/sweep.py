@@ -65,8 +65,8 @@ def set_value(case: Case, path: str, value: Any, where: str = "sweep") -> Case:
         message = exc.errors()[0]["msg"].removeprefix("Value error, ")
         found, _, expected = message.partition("; expected ")
         if not expected:
-            found, expected = repr(value), message.replace("Input should be", "a value").replace(
-                "greater than or equal to", ">=").replace("less than or equal to", "<=")
+            from ..data.scenario.validation import readable_constraint
+            found, expected = repr(value), readable_constraint(message)
         raise InputError(where, path, found.removeprefix("found "), expected) from None
     return replace_path(case, keys, parsed)
 

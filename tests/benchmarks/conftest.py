@@ -71,4 +71,4 @@ def pytest_sessionfinish(session, exitstatus):
     if BEGIN in text and END in text:
         block = f"{BEGIN}\nMeasured on {machine}.\n\n{table(_measured)}\n{END}"
         readme.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text,
-                                 flags=re.S), encoding="utf-8")
+                                 flags=re.DOTALL), encoding="utf-8")

@@ -21,7 +21,7 @@ import capacity
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from sweep_child import peak_gib  # noqa: E402  (the same measure in every process)
+from sweep_child import peak_gib  # the same measure of memory in every process
 ROWS_PER_POINT = 180
 
 

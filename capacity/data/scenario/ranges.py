@@ -107,7 +107,7 @@ def range_rows(ranges: dict[tuple, dict], filled: dict, case, source: str, lines
     field's validator in `filled` (the raw case completed from the library)."""
     from ..units import convert
     from .models import Case
-    from .validation import _line_for
+    from .validation import _line_for, readable_constraint
     rows: dict[tuple, Row] = {}
     for path, given in ranges.items():
         dotted = ".".join(map(str, path))
@@ -134,9 +134,7 @@ def range_rows(ranges: dict[tuple, dict], filled: dict, case, source: str, lines
                 message = error["msg"].removeprefix("Value error, ")
                 found, _, expected = message.partition("; expected ")
                 if not expected:
-                    found, expected = repr(given[end]), message.replace("Input should be", "a value").replace(
-                        "greater than or equal to", ">=").replace("less than or equal to", "<=").replace(
-                        "greater than", ">").replace("less than", "<")
+                    found, expected = repr(given[end]), readable_constraint(message)
                 raise InputError(where, f"{dotted}.{end}", found.removeprefix("found "), expected) from None
         if not ends["low"] <= value <= ends["high"]:
             raise InputError(where, dotted, f"low {given.get('low')!r}, value {given['value']!r}, "

@@ -98,9 +98,14 @@ def _format_error(error: dict, source: str, lines: dict[tuple, int], variant_pre
     _, unit = _expected_for(Case, loc)
     unit_text = f" {unit}" if unit else ""
     return InputError(where, key, repr(found) if not isinstance(found, dict) else "a mapping",
-                      message.replace("Input should be", "a value").replace(
-                          "greater than or equal to", ">=").replace("less than or equal to", "<=")
-                      .replace("greater than", ">").replace("less than", "<") + unit_text)
+                      readable_constraint(message) + unit_text)
+
+
+def readable_constraint(message: str) -> str:
+    """A pydantic message as what is expected: 'Input should be greater than or equal to 1'
+    -> 'a value >= 1'."""
+    return (message.replace("Input should be", "a value").replace("greater than or equal to", ">=")
+            .replace("less than or equal to", "<=").replace("greater than", ">").replace("less than", "<"))
 
 
 def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Catalog,
