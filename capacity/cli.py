@@ -104,9 +104,14 @@ def main() -> None:
                    "cheapest.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the draws: the same seed gives the same results.")
+@click.option("--csv-sep", "csv_sep", type=click.Choice([",", ";", "tab"]), default=",", show_default=True,
+              help="CSV field separator; ';' with --decimal ',' is what a Dutch or German Excel opens.")
+@click.option("--decimal", type=click.Choice([".", ","]), default=".", show_default=True,
+              help="Decimal mark of the numbers in CSV output.")
 @_set_option
 def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[str, ...],
-        with_robustness: bool, draws: int | None, seed: int, overrides: tuple[str, ...]) -> None:
+        with_robustness: bool, draws: int | None, seed: int, csv_sep: str, decimal: str,
+        overrides: tuple[str, ...]) -> None:
     """Run every option on SCENARIO (a YAML file, a filled Excel template, or a preset name;
     default: the embedded default scenario) and write the results.
 
@@ -121,6 +126,7 @@ def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[
       capacity run --format iamc -o results.xlsx      # IAMC wide table (pyam, IIASA explorers)
       capacity run --robust -o plan.xlsx              # with the Robustness sheet
       capacity run --draws 1000 --seed 1 --format json -o mc.json   # with quantiles
+      capacity run -o nl.csv --csv-sep ';' --decimal ,   # for a decimal-comma Excel
     """
     from .io.export.writers import format_for
 
@@ -130,6 +136,10 @@ def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[
     if with_robustness and fmt != "xlsx":
         raise click.UsageError("--robust adds a sheet to the workbook; for the matrix as "
                                f"{fmt}, use capacity robust --format {fmt if fmt != 'iamc' else 'csv'}")
+    if (csv_sep, decimal) != (",", ".") and fmt != "csv":
+        raise click.UsageError(f"--csv-sep and --decimal shape CSV output; this writes {fmt}")
+    from .io.export.tabular import csv_convention
+    csv_convention(csv_sep, decimal)                  # a bad pair is refused before the run
     loaded, plan = _load_and_run(scenario, files, overrides)
     if draws:
         from .analysis.uncertainty import monte_carlo
@@ -137,7 +147,8 @@ def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[
             plan.uncertainty = monte_carlo(loaded, draws, seed)
     if output is None:
         output = "-" if fmt in ("json", "csv", "iamc") else f"{loaded.name}-plan.xlsx"
-    writers = {"xlsx": plan.to_excel, "json": plan.to_json, "csv": plan.to_csv, "iamc": plan.to_iamc}
+    writers = {"xlsx": plan.to_excel, "json": plan.to_json, "iamc": plan.to_iamc,
+               "csv": lambda path=None: plan.to_csv(path, csv_sep, decimal)}
     if with_robustness:
         from .analysis.robust import robust as find
         result = find(loaded)

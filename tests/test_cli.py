@@ -141,3 +141,31 @@ def test_the_entry_point_hands_everything_else_to_the_command_line(tmp_path):
     assert done.returncode == 2 and "capacity: error:" in done.stderr
     done = subprocess.run([sys.executable, "-m", "capacity.entry", "--help"], capture_output=True, text=True)
     assert done.stdout.startswith("Usage: capacity [OPTIONS] COMMAND")
+
+
+def test_csv_for_a_decimal_comma_excel_holds_the_same_numbers(tmp_path):
+    import io
+
+    import pandas as pd
+    runner = CliRunner()
+    plain = runner.invoke(main, ["run", "--format", "csv", "-o", "-"])
+    dutch = runner.invoke(main, ["run", "--format", "csv", "-o", "-", "--csv-sep", ";", "--decimal", ","])
+    assert plain.exit_code == 0 and dutch.exit_code == 0
+    assert dutch.stdout.splitlines()[0] == plain.stdout.splitlines()[0].replace(",", ";")
+    a = pd.read_csv(io.StringIO(plain.stdout))
+    b = pd.read_csv(io.StringIO(dutch.stdout), sep=";", decimal=",")
+    pd.testing.assert_frame_equal(a, b)
+    assert any("," in line.rsplit(";", 1)[1] for line in dutch.stdout.splitlines()[1:])   # decimal commas
+    tab = runner.invoke(main, ["run", "--format", "csv", "-o", str(tmp_path / "t.csv"), "--csv-sep", "tab"])
+    assert tab.exit_code == 0
+    pd.testing.assert_frame_equal(a, pd.read_csv(tmp_path / "t.csv", sep="\t"))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--format", "csv", "-o", "-", "--decimal", ","], "--csv-sep ';' (or tab) with --decimal ','"),
+    (["-o", "plan.xlsx", "--csv-sep", ";"], "--csv-sep and --decimal shape CSV output"),
+])
+def test_csv_conventions_that_cannot_work_are_refused_before_the_run(tmp_path, argv, message):
+    result = CliRunner().invoke(main, ["run", *argv])
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "plan.xlsx").exists()

@@ -262,12 +262,14 @@ class Plan:
         from ..io.export.writers import write_excel  # the one door from model to io: Plan.to_*
         return write_excel(self, path, robustness)
 
-    def to_csv(self, path: str | Path | None = None) -> str | Path:
+    def to_csv(self, path: str | Path | None = None, sep: str = ",", decimal: str = ".") -> str | Path:
         """The tidy results table as CSV (with draws: a ``quantile`` column and the quantile
-        rows): written atomically to `path`, or returned as text."""
+        rows): written atomically to `path`, or returned as text. ``sep=";", decimal=","``
+        writes what a decimal-comma Excel (Dutch, German...) opens directly; `sep` may also be
+        ``"tab"``."""
         from ..io.export.tabular import to_csv
         from ..io.export.writers import write_csv
-        return to_csv(self.table_with_quantiles) if path is None else write_csv(self, path)
+        return to_csv(self.table_with_quantiles, sep, decimal) if path is None else write_csv(self, path, sep, decimal)
 
     def to_json(self, path: str | Path | None = None) -> str | Path:
         """``{"schema_version": 1, "results": [...]}`` (with draws also ``quantiles``,

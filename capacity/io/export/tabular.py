@@ -34,9 +34,30 @@ def to_json(results: pd.DataFrame, extra: dict | None = None) -> str:
     return json.dumps(document, indent=1) + "\n"
 
 
-def to_csv(results: pd.DataFrame) -> str:
-    """The tidy table, one value a row, full float precision."""
-    return results.to_csv(index=False, lineterminator="\n", float_format="%.17g")
+CSV_SEPARATORS = {",": ",", ";": ";", "tab": "\t"}
+"""Field separators a CSV may use: ``,`` (the default), ``;`` (what Dutch, German and other
+decimal-comma Excel installations open directly) and ``tab``."""
+DECIMAL_MARKS = (".", ",")
+
+
+def csv_convention(sep: str = ",", decimal: str = ".") -> tuple[str, str]:
+    """The (separator, decimal mark) of a CSV, checked: a decimal comma needs a separator other
+    than the comma, or every number would split in two."""
+    if sep not in CSV_SEPARATORS:
+        raise InputError(None, "--csv-sep", repr(sep), "one of " + ", ".join(repr(s) for s in CSV_SEPARATORS))
+    if decimal not in DECIMAL_MARKS:
+        raise InputError(None, "--decimal", repr(decimal), "'.' or ','")
+    if decimal == "," and CSV_SEPARATORS[sep] == ",":
+        raise InputError(None, "--decimal", "',' with the comma as the field separator",
+                         "--csv-sep ';' (or tab) with --decimal ','")
+    return CSV_SEPARATORS[sep], decimal
+
+
+def to_csv(results: pd.DataFrame, sep: str = ",", decimal: str = ".") -> str:
+    """The tidy table, one value a row, full float precision; `sep` and `decimal` as
+    `csv_convention` allows (``;`` and ``,`` for a decimal-comma Excel)."""
+    sep, decimal = csv_convention(sep, decimal)
+    return results.to_csv(index=False, lineterminator="\n", float_format="%.17g", sep=sep, decimal=decimal)
 
 
 IAMC_INDEX = ["model", "scenario", "region", "variable", "unit"]

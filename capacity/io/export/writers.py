@@ -54,8 +54,9 @@ def write_text(text: str, path: str | Path) -> Path:
     return atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
-def write_csv(plan, path: str | Path) -> Path:
-    return write_text(to_csv(plan.table_with_quantiles), path)
+def write_csv(plan, path: str | Path, sep: str = ",", decimal: str = ".") -> Path:
+    text = to_csv(plan.table_with_quantiles, sep, decimal)      # checked before anything is written
+    return write_text(text, path)
 
 
 def json_text(plan) -> str:
