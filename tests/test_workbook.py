@@ -72,3 +72,37 @@ def test_workbook_opens_in_libreoffice_and_renders_to_pdf(workbook, tmp_path):
                              timeout=300)
     pdf = tmp_path / "plan.pdf"
     assert process.returncode == 0 and pdf.exists() and pdf.stat().st_size > 50_000
+    # every sheet fitted to the page width in landscape: the default workbook prints in <= 25
+    # pages (it printed 190 before it had a page setup); pages counted from the PDF's page tree
+    import re
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    assert 0 < pages <= 25, pages
+
+
+def test_every_sheet_prints_landscape_fitted_to_width_with_titles(workbook):
+    from openpyxl import load_workbook
+    for sheet in load_workbook(workbook).worksheets:
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+        assert "&P" in sheet.oddFooter.right.text and sheet.oddHeader.right.text == "&A"
+
+
+def test_numbers_are_formatted_for_reading(workbook):
+    """Year headers are numbers; no What-if value shows six decimals; large assumption values
+    have thousands separators and small ones their decimals."""
+    from openpyxl import load_workbook
+    book = load_workbook(workbook)
+    assert [c.value for c in book["Summary"][4]][5] == 2026
+    headers = [[c.value for c in row] for row in book["Comparison"].iter_rows(max_row=6)]
+    assert any(2026 in row and all(isinstance(v, int) for v in row[5:15]) for row in headers), headers
+    whatif = book["What-if"]
+    formats = {c.number_format for row in whatif.iter_rows() for c in row if isinstance(c.value, (int, float))
+               or (isinstance(c.value, str) and c.value.startswith("="))}
+    assert not any("000000" in f for f in formats), formats
+    assumptions = book["Assumptions"]
+    for row in assumptions.iter_rows(min_row=2, max_col=2):
+        cell = row[1]
+        if isinstance(cell.value, float) and abs(cell.value) >= 1e4:
+            assert cell.number_format.startswith("#,##0"), (row[0].value, cell.number_format)
+        elif isinstance(cell.value, float) and 0 < abs(cell.value) < 1:
+            assert "0.0" in cell.number_format or "E" in cell.number_format, (row[0].value, cell.number_format)

@@ -26,6 +26,27 @@ def _ref(column: str, row: int) -> str:
     return f"${column}${row}"
 
 
+WHOLE_UNITS = {"GPU", "token/yr", "token", "USD/yr", "USD", "USD/GPU", "W", "s", "t CO2/yr", "people"}
+"""Units whose values read best as whole numbers with thousands separators."""
+
+
+def line_format(value, unit: str = "") -> str:
+    """A number format for a What-if value: whole numbers with thousands separators for counts
+    and money, else as many decimals as the value's size needs (never a 15-digit float); a
+    formula shows whole numbers for those units, else Excel's General (its value is not known
+    when it is written)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "#,##0" if unit in WHOLE_UNITS else "General"     # a formula: size not known here
+    magnitude = abs(float(value))
+    if unit in WHOLE_UNITS or magnitude >= 1000 or float(value).is_integer():
+        return "#,##0"
+    if magnitude >= 1 or magnitude == 0:
+        return "#,##0.00"
+    if magnitude >= 0.001:
+        return "0.000##"
+    return "0.00E+00"
+
+
 class _Writer:
     def __init__(self, sheet, book):
         self.sheet, self.book, self.row = sheet, book, 1
@@ -47,10 +68,11 @@ class _Writer:
             name, attr_text=f"'{SHEET}'!{_ref(column, self.row)}")
         return name
 
-    def line(self, label, value, unit="", name=None, fmt="#,##0.000000", is_input=False):
-        """label | value | unit | name; returns the cell reference (or the name)."""
+    def line(self, label, value, unit="", name=None, fmt=None, is_input=False):
+        """label | value | unit | name; returns the cell reference (or the name). Without
+        `fmt`, the number format follows the value (`line_format`)."""
         self.put("A", label)
-        cell = self.put("B", value, fmt)
+        cell = self.put("B", value, fmt or line_format(value, unit))
         self.put("C", unit)
         if is_input:
             cell.fill = INPUT_FILL

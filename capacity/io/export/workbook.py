@@ -89,7 +89,25 @@ def write_workbook(plan, path: Path, robustness=None) -> None:
     _method(book.create_sheet("Method"), plan)
     if robustness is not None:
         robustness_sheet(book.create_sheet("Robustness", index=2), robustness)
+    set_up_printing(book, plan.scenario.name)
     save_workbook(book, Path(path))
+
+
+def set_up_printing(book, title: str) -> None:
+    """Every sheet prints landscape on A4, fitted to the page width (as many pages down as it
+    needs), with the scenario, the sheet and the page number in the header and footer, and
+    the first row and column repeated on every page."""
+    for sheet in book.worksheets:
+        setup = sheet.page_setup
+        setup.orientation, setup.paperSize = "landscape", sheet.PAPERSIZE_A4
+        setup.fitToWidth, setup.fitToHeight = 1, 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.print_options.gridLines = False
+        sheet.oddHeader.left.text = f"capacity: {title}"
+        sheet.oddHeader.right.text = "&A"                          # the sheet's name
+        sheet.oddFooter.right.text = "page &P of &N"
+        if sheet.max_row > 1:
+            sheet.print_title_rows = "1:1"
 
 
 def _years(results: pd.DataFrame) -> list[int]:
@@ -107,7 +125,7 @@ def _summary(sheet, plan) -> None:
                       "costs include everything each option pays.")
     row = 4
     _header(sheet, row, ["scenario", "region", "option", "variable", "unit"]
-            + [str(y) for y in picked] + ["domestic capacity from"])
+            + [int(y) for y in picked] + ["domestic capacity from"])
     table = results[results["variable"].isin(SUMMARY_VARIABLES) & results["year"].isin(picked)]
     wide = table.pivot_table(index=["scenario", "region", "option", "variable", "unit"],
                              columns="year", values="value", sort=False)
@@ -181,7 +199,7 @@ def _comparison(sheet, plan) -> None:
         data = results[(results["scenario"] == scenario) & (results["region"] == region)]
         years = _years(data)
         _header(sheet, row, ["scenario", "region", "variable", "option", "unit"]
-                + [str(y) for y in years] + [""] * (horizon - len(years)))
+                + [int(y) for y in years] + [""] * (horizon - len(years)))
         wide = data.pivot_table(index=["variable", "option"], columns="year", values="value")
         options = [option for option in plan.options if option in set(data["option"])]
         for variable in REQUIRED_VARIABLES:
@@ -205,6 +223,7 @@ def _option_sheet(sheet, plan, option: str) -> None:
     years = _years(data)
     wide = data.pivot_table(index=["scenario", "region", "variable", "unit"], columns="year",
                             values="value", sort=False).reset_index()
+    # an Excel table: its headings must be text
     _header(sheet, 1, ["scenario", "region", "variable", "unit"] + [str(y) for y in years])
     for row, record in enumerate(wide.itertuples(index=False), start=2):
         for column, value in enumerate(record[:4], start=1):
@@ -275,9 +294,23 @@ def _assumptions(sheet, assumptions: pd.DataFrame, sources: pd.DataFrame) -> Non
                   refs.get((record.source, record.url, record.source_date), ""),
                   record.used_for, record.notes]
         for column, value in enumerate(values, start=1):
-            _put(sheet, row, column, value)
+            _put(sheet, row, column, value, magnitude_format(value) if column in (2, 4, 5) else None)
     sheet.freeze_panes = "B2"
+    sheet.print_area = f"A1:K{max(sheet.max_row, 1)}"   # long notes are clipped at the column, not printed on
     _widths(sheet, {1: 42, 2: 14, 3: 12, 4: 10, 5: 10, 6: 60, 7: 12, 8: 10, 9: 6, 10: 40, 11: 80})
+
+
+def magnitude_format(value) -> str | None:
+    """Thousands separators for large values, enough decimals for small ones (a number of any
+    size: populations, prices in USD/kWh, shares); None for text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value):
+        return None
+    magnitude = abs(float(value))
+    if magnitude >= 1000:
+        return "#,##0" if float(value).is_integer() else "#,##0.0"
+    if magnitude >= 1 or magnitude == 0:
+        return "0.###" if not float(value).is_integer() else "0"
+    return "0.000###" if magnitude >= 0.001 else "0.00E+00"
 
 
 def _number_or_text(value):
@@ -294,6 +327,7 @@ def _sources_sheet(sheet, sources: pd.DataFrame) -> None:
         for column, value in enumerate(record, start=1):
             _put(sheet, row, column, value)
     sheet.freeze_panes = "A2"
+    sheet.print_area = f"A1:E{max(sheet.max_row, 1)}"
     _widths(sheet, {1: 6, 2: 80, 3: 80, 4: 12, 5: 30})
 
 
