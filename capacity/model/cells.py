@@ -28,8 +28,7 @@ class Cells:
 
     @classmethod
     def from_rows(cls, rows: pd.DataFrame) -> "Cells":
-        key = rows["scenario"].astype(str) + "\x1f" + rows["region"].astype(str)
-        series, _ = pd.factorize(key, sort=False)
+        _, series = distinct_rows([rows["scenario"].to_numpy(), rows["region"].to_numpy()])
         years = rows["year"].to_numpy(dtype=int)
         first = int(years.min())
         return cls(series.astype(np.int64), years - first, int(series.max()) + 1,
@@ -75,10 +74,26 @@ class Cells:
     def tier_value(self, values: np.ndarray) -> np.ndarray:
         """A per-(row, tier) setting on the (S, T, Y) grid: the largest of a cell's rows
         (rows of one cell share it, except replica sizes, where the largest is the one sized)."""
+        if np.ndim(values) == 2 and np.shape(values)[1] == 1:   # one value for both tiers
+            order, starts, cell = self._series_segments
+            out = np.full(self.n_series * self.n_years, np.nan)
+            out[cell] = np.fmax.reduceat(values[:, 0][order], starts)
+            return np.repeat(out.reshape(self.n_series, 1, self.n_years), len(TIERS), axis=1)
+        order, starts, cell = self._tier_segments
         out = np.full(self.n_series * len(TIERS) * self.n_years, np.nan)
-        values = np.broadcast_to(values, self.tier_cell().shape)
-        np.fmax.at(out, self._flat_tier_cell, values.ravel())
+        values = np.broadcast_to(values, self.tier_cell().shape).ravel()
+        out[cell] = np.fmax.reduceat(values[order], starts)
         return out.reshape(self.n_series, len(TIERS), self.n_years)
+
+    @cached_property
+    def _series_segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows sorted by (series, year) cell, where each cell's run starts, and its cell."""
+        return _segments(self._series_cell)
+
+    @cached_property
+    def _tier_segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The (row, tier) entries sorted by cell, where each cell's run starts, and its cell."""
+        return _segments(self._flat_tier_cell)
 
     def series_value(self, values: np.ndarray) -> np.ndarray:
         """A per-row setting constant within a (series, year) cell, on the (S, Y) grid."""
@@ -93,8 +108,52 @@ class Cells:
         return out.reshape(self.n_series, self.n_years)
 
 
+def _segments(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries sorted by `cell`, where each cell's run starts, and that cell (for reduceat)."""
+    order = np.argsort(cell, kind="stable")
+    ordered = cell[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return order, starts, ordered[starts]
+
+
 def _col(rows: pd.DataFrame, name: str) -> np.ndarray:
     return rows[name].to_numpy()
+
+
+def ids(rows: pd.DataFrame, name: str) -> pd.Categorical:
+    """A text column of ids as a categorical (integer codes into its distinct ids): the rows'
+    own codes when the column is categorical (`rows.with_id_codes`), else factorised here."""
+    column = rows[name]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.array
+    return pd.Categorical(column.to_numpy(dtype=object))
+
+
+def codes_of(values) -> tuple[np.ndarray, int]:
+    """Integer codes of any column (a categorical's own; else factorised, NaN as one value)
+    and how many codes there are, codes from 0."""
+    if isinstance(values, pd.Categorical):
+        return values.codes.astype(np.int64) + 1, len(values.categories) + 1
+    codes, uniques = pd.factorize(np.asarray(values).ravel(), use_na_sentinel=True)
+    return codes.astype(np.int64) + 1, len(uniques) + 1
+
+
+def distinct_rows(columns: list) -> tuple[np.ndarray, np.ndarray]:
+    """Rows equal in every column, found once: ``(members, inverse)`` with `members` one row
+    of each distinct combination and ``inverse`` each row's position among them (so
+    ``values[members][inverse]`` restores a per-row array). Columns are categoricals or
+    1-d arrays of one length; their codes combine as digits of one integer key."""
+    key, size = np.zeros(len(columns[0]), dtype=np.int64), 1
+    for column in columns:
+        codes, count = codes_of(column)
+        if size * count >= 2**62:                      # keep the key in int64
+            key, uniques = pd.factorize(key)
+            size = len(uniques)
+        key, size = key * count + codes, size * count
+    inverse, uniques = pd.factorize(key)
+    members = np.empty(len(uniques), dtype=np.int64)
+    members[inverse] = np.arange(len(inverse))         # any member: they are identical
+    return members, inverse
 
 
 def _f(rows: pd.DataFrame, name: str) -> np.ndarray:

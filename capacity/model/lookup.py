@@ -86,14 +86,24 @@ class Tables:
         return _by_precision(self, gpu_ids, precisions, "eta_flops_{}")
 
 
+def _positions(index: pd.Index, ids) -> np.ndarray:
+    """Positions of `ids` in `index` (-1 where absent): for a categorical, one look-up per
+    distinct id and a gather by its codes."""
+    if isinstance(ids, pd.Categorical):
+        found = np.append(index.get_indexer(ids.categories), -1)
+        return found[ids.codes]                        # code -1 (missing) -> the -1 appended
+    return index.get_indexer(np.asarray(ids).ravel())
+
+
 def _gather(frame: pd.DataFrame, ids, column: str) -> np.ndarray:
-    ids = np.asarray(ids)
-    codes = frame.index.get_indexer(ids.ravel())
+    """`column` of `frame` for each id (NaN where unknown), in the shape of `ids`."""
+    shape = (len(ids),) if isinstance(ids, pd.Categorical) else np.shape(ids)
+    codes = _positions(frame.index, ids)
     values = frame[column].to_numpy()
     if values.dtype == object:
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     out = np.where(codes >= 0, values[np.maximum(codes, 0)], np.nan)
-    return out.reshape(ids.shape).astype(float)
+    return out.reshape(shape).astype(float)
 
 
 def _by_precision(tables: Tables, gpu_ids, precisions, pattern: str) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.scenario.models import PURE_OPTIONS, ROUTES
-from .cells import TIERS, Cells, _col, _f
+from .cells import TIERS, Cells, _col, _f, ids
 from .limits import LIMITS, capped_growth, capped_stock, served_share
 from .lookup import Tables
 from .routes import frontier_api, hosted_open_weight, owned, pooled, tier_throughput
@@ -281,9 +281,9 @@ def allocate(supply: Supply, o: int, rows: pd.DataFrame, cells: Cells, tokens: n
     # before owned capacity arrives, its share goes to its bridge (a planned hand-over)
     before = shares[OWNED] * (1.0 - arrival)
     shares[OWNED] -= before
-    bridge = pd.Series(_col(rows, "do_bridge")).map({"frontier-api": API, "hosted-open-weight": HOSTED}).to_numpy()
-    for r in (API, HOSTED):
-        shares[r] += np.where((bridge == r)[:, None], before, 0.0)
+    bridge = rows["do_bridge"]
+    for r, option in ((API, "frontier-api"), (HOSTED, "hosted-open-weight")):
+        shares[r] += np.where((bridge == option).to_numpy(dtype=bool)[:, None], before, 0.0)
     available = 1.0 - events.cut
     for r in range(len(ROUTES)):                       # quotas: tokens a year per cell and route
         if np.isfinite(events.quota[r]).any():
@@ -360,7 +360,7 @@ def apply_limits(rows, tables, cells, supply: Supply, o: int, alloc: Allocation,
     rented_at_home = cells.series_value(_domestic_rented(rows).astype(float)) > 0.5
     if hosted is not None:
         rented_gpus = np.where(rented_at_home, hosted["gpus"], 0.0)
-        rented_h100e = rented_gpus * np.nan_to_num(cells.series_value(tables.h100_equivalents(_col(rows, "ho_gpu"))))
+        rented_h100e = rented_gpus * np.nan_to_num(cells.series_value(tables.h100_equivalents(ids(rows, "ho_gpu"))))
         rented_facility = np.maximum.accumulate(np.where(rented_at_home, hosted["facility_power"], 0.0), axis=-1)
     else:
         rented_gpus = rented_h100e = rented_facility = zero

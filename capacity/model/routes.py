@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.units import SECONDS_PER_YEAR
-from .cells import Cells, _col, _f
+from .cells import Cells, _col, _f, distinct_rows, ids
 from .lookup import Tables, model_on_gpu
 from .rows import SUPPLY_CODES
 from .stages import cost, fleet, power
@@ -21,21 +21,26 @@ from .stages.throughput import Throughput
 
 def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
                     gpu_column: str | None = None) -> Throughput:
-    """Throughput for both tiers of an option's settings, shape (rows, tiers)."""
-    models = np.stack([_col(rows, f"{prefix}_frontier_model"), _col(rows, f"{prefix}_open_model")], 1)
-    return model_on_gpu(
-        tables, models, _col(rows, gpu_column or f"{prefix}_gpu")[:, None],
-        _col(rows, f"{prefix}_precision")[:, None],
-        input_tokens=work["input_per_call"][:, None],
-        output_tokens=work["output_per_call"][:, None],
-        usable_hbm_fraction=_f(rows, "usable_hbm_fraction")[:, None],
-        max_tpot_s=_f(rows, f"{prefix}_max_tpot")[:, None],
-        gpus_per_replica=_f(rows, f"{prefix}_gpus_per_replica")[:, None],
-        cached_input_share=work["cached_input_share"][:, None],
-        max_batch_size=_f(rows, "max_batch_size")[:, None],
-        max_tokens_per_step=_f(rows, "max_tokens_per_step")[:, None],
-        engine=_col(rows, f"{prefix}_engine")[:, None],
-    )
+    """Throughput for both tiers of an option's settings, shape (rows, tiers).
+
+    Rows with the same settings and request shape (every point of a demand sweep, and most
+    draws of most use cases) are computed once: the stage runs on the distinct rows."""
+    text = [ids(rows, f"{prefix}_frontier_model"), ids(rows, f"{prefix}_open_model"),
+            ids(rows, gpu_column or f"{prefix}_gpu"), ids(rows, f"{prefix}_precision"),
+            ids(rows, f"{prefix}_engine")]
+    numbers = {"input_tokens": work["input_per_call"], "output_tokens": work["output_per_call"],
+               "usable_hbm_fraction": _f(rows, "usable_hbm_fraction"),
+               "max_tpot_s": _f(rows, f"{prefix}_max_tpot"),
+               "gpus_per_replica": _f(rows, f"{prefix}_gpus_per_replica"),
+               "cached_input_share": work["cached_input_share"],
+               "max_batch_size": _f(rows, "max_batch_size"),
+               "max_tokens_per_step": _f(rows, "max_tokens_per_step")}
+    members, inverse = distinct_rows(text + list(numbers.values()))
+    frontier, open_, gpu, precision, engine = (np.asarray(column[members]) for column in text)
+    result = model_on_gpu(tables, np.stack([frontier, open_], 1), gpu[:, None], precision[:, None],
+                          engine=engine[:, None],
+                          **{name: values[members][:, None] for name, values in numbers.items()})
+    return Throughput(**{name: getattr(result, name)[inverse] for name in Throughput.__dataclass_fields__})
 
 
 def _yearly_fleet(rows, tables, cells, work, tput: Throughput, gpu_column: str, pue_column: str):
@@ -45,7 +50,7 @@ def _yearly_fleet(rows, tables, cells, work, tput: Throughput, gpu_column: str, 
                                                         tput.output_tokens_per_s_per_gpu))
     mean = cells.sum_tiers(fleet.gpu_seconds_per_second(work["average_output_rate"],
                                                         tput.output_tokens_per_s_per_gpu))
-    gpu = _col(rows, gpu_column)
+    gpu = ids(rows, gpu_column)
     per_replica = cells.tier_value(tput.gpus_per_replica)
     per_server = cells.tier_value(tables.gpu(gpu, "gpus_per_server")[:, None])
     gpus = fleet.provisioned_gpus(peak, cells.tier_value(_f(rows, "target_utilisation")[:, None]),
@@ -99,7 +104,7 @@ def owned_fleet(rows, tables, cells, size_work, load_work, reference: Throughput
     with np.errstate(divide="ignore", invalid="ignore"):
         worth = np.where(load_new > 0, load_ref / load_new, 1.0)
     worth = np.nan_to_num(worth, nan=1.0)
-    gpu_bought = _col(rows, "do_gpu_bought")
+    gpu_bought = ids(rows, "do_gpu_bought")
     per_server = np.nan_to_num(cells.tier_value(tables.gpu(gpu_bought, "gpus_per_server")[:, None]), nan=1.0)
     # settings constant over a series' years: take them from any year the series has
     life = np.nanmax(cells.tier_value(_f(rows, "do_server_lifetime")[:, None]), axis=-1)
@@ -224,7 +229,7 @@ def rent_floor(rows: pd.DataFrame, tables: Tables) -> np.ndarray:
     """The least a provider rents a GPU for [USD/GPU/s], per row: the owner's cost of the GPU
     rented that year (its server price, its share of the facility, O&M, and the energy of a
     GPU-hour at full draw at the rental location's price) with the provider's markup."""
-    gpu = _col(rows, "ho_gpu")
+    gpu = ids(rows, "ho_gpu")
     watts = tables.gpu(gpu, "board_power") * _f(rows, "server_overhead")
     per_year = cost.owner_cost_per_gpu_year(
         _f(rows, "ho_server_capex"), _f(rows, "ho_floor_server_lifetime"), _f(rows, "ho_floor_server_om"),

@@ -240,7 +240,22 @@ def _catalog_value(catalog: Catalog, gpus: np.ndarray, parameter: str) -> np.nda
     return np.array([float(r.value) if r is not None else math.nan for r in rows])[inverse.ravel()]
 
 
+IDENTITY_COLUMNS = ("scenario", "region", "use_case")
+"""The text columns that name a row (kept as text: results and views carry them)."""
+
+
 def scenario_rows(scenario: Scenario) -> pd.DataFrame:
-    """Rows of every case of a scenario, stacked."""
-    return pd.concat([case_rows(case, scenario.catalog) for case in scenario.cases.values()],
+    """Rows of every case of a scenario, stacked. The chain's text settings (model, GPU,
+    precision, engine and bridge ids) are categoricals, so the stages read them as integer
+    codes (`cells.ids`) and tiling rows for draws or sweep points copies codes, not strings."""
+    rows = pd.concat([case_rows(case, scenario.catalog) for case in scenario.cases.values()],
                      ignore_index=True)
+    return with_id_codes(rows)
+
+
+def with_id_codes(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` with every text column but `IDENTITY_COLUMNS` as a categorical."""
+    text = [name for name in rows.columns if name not in IDENTITY_COLUMNS
+            and (rows[name].dtype == object or pd.api.types.is_string_dtype(rows[name].dtype))
+            and not isinstance(rows[name].dtype, pd.CategoricalDtype)]
+    return rows.astype({name: "category" for name in text}) if text else rows
