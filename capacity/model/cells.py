@@ -130,28 +130,38 @@ def ids(rows: pd.DataFrame, name: str) -> pd.Categorical:
 
 
 def codes_of(values) -> tuple[np.ndarray, int]:
-    """Integer codes of any column (a categorical's own; else factorised, NaN as one value)
-    and how many codes there are, codes from 0."""
+    """Integer codes of any column and how many codes there are, codes from 0: a
+    categorical's own, a ``(codes, count)`` pair as given (see `combined_codes`), else the
+    column factorised (NaN as one value)."""
+    if isinstance(values, tuple):
+        return values
     if isinstance(values, pd.Categorical):
         return values.codes.astype(np.int64) + 1, len(values.categories) + 1
     codes, uniques = pd.factorize(np.asarray(values).ravel(), use_na_sentinel=True)
     return codes.astype(np.int64) + 1, len(uniques) + 1
 
 
-def distinct_rows(columns: list) -> tuple[np.ndarray, np.ndarray]:
-    """Rows equal in every column, found once: ``(members, inverse)`` with `members` one row
-    of each distinct combination and ``inverse`` each row's position among them (so
-    ``values[members][inverse]`` restores a per-row array). Columns are categoricals or
-    1-d arrays of one length; their codes combine as digits of one integer key."""
-    key, size = np.zeros(len(columns[0]), dtype=np.int64), 1
+def combined_codes(columns: list) -> tuple[np.ndarray, int]:
+    """One code per row for its combination of values in `columns` (anything `codes_of`
+    reads), codes ``0..count-1`` in order of first appearance, and ``count``. The columns'
+    codes combine as digits of one integer key."""
+    key, size = np.zeros(len(codes_of(columns[0])[0]), dtype=np.int64), 1
     for column in columns:
         codes, count = codes_of(column)
         if size * count >= 2**62:                      # keep the key in int64
             key, uniques = pd.factorize(key)
             size = len(uniques)
         key, size = key * count + codes, size * count
-    inverse, uniques = pd.factorize(key)
-    members = np.empty(len(uniques), dtype=np.int64)
+    codes, uniques = pd.factorize(key)
+    return codes.astype(np.int64), len(uniques)
+
+
+def distinct_rows(columns: list) -> tuple[np.ndarray, np.ndarray]:
+    """Rows equal in every column, found once: ``(members, inverse)`` with `members` one row
+    of each distinct combination and ``inverse`` each row's position among them (so
+    ``values[members][inverse]`` restores a per-row array)."""
+    inverse, count = combined_codes(columns)
+    members = np.empty(count, dtype=np.int64)
     members[inverse] = np.arange(len(inverse))         # any member: they are identical
     return members, inverse
 

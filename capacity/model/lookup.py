@@ -86,24 +86,48 @@ class Tables:
         return _by_precision(self, gpu_ids, precisions, "eta_flops_{}")
 
 
+_MEMO: dict[tuple, tuple] = {}
+"""Look-ups the chain repeats with the same objects (a categorical's categories in a table's
+index, a table's column as floats), keyed by the objects' ids and checked by identity."""
+
+
+def _memo(objects: tuple, key: tuple, make):
+    found = _MEMO.get(tuple(map(id, objects)) + key)
+    if found is not None and all(a is b for a, b in zip(found[0], objects)):
+        return found[1]
+    if len(_MEMO) > 256:
+        _MEMO.clear()
+    value = make()
+    _MEMO[tuple(map(id, objects)) + key] = (objects, value)
+    return value
+
+
 def _positions(index: pd.Index, ids) -> np.ndarray:
     """Positions of `ids` in `index` (-1 where absent): for a categorical, one look-up per
-    distinct id and a gather by its codes."""
+    distinct id (made once per categories object) and a gather by its codes."""
     if isinstance(ids, pd.Categorical):
-        found = np.append(index.get_indexer(ids.categories), -1)
+        found = _memo((index, ids.categories), (), lambda: np.append(index.get_indexer(ids.categories), -1))
         return found[ids.codes]                        # code -1 (missing) -> the -1 appended
     return index.get_indexer(np.asarray(ids).ravel())
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A table's column as floats (text that is not a number: NaN), made once per table."""
+    def make():
+        values = frame[column].to_numpy()
+        if values.dtype == object:
+            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        return values.astype(float)
+    return _memo((frame,), (column,), make)
 
 
 def _gather(frame: pd.DataFrame, ids, column: str) -> np.ndarray:
     """`column` of `frame` for each id (NaN where unknown), in the shape of `ids`."""
     shape = (len(ids),) if isinstance(ids, pd.Categorical) else np.shape(ids)
     codes = _positions(frame.index, ids)
-    values = frame[column].to_numpy()
-    if values.dtype == object:
-        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    values = _numbers(frame, column)
     out = np.where(codes >= 0, values[np.maximum(codes, 0)], np.nan)
-    return out.reshape(shape).astype(float)
+    return out.reshape(shape)
 
 
 def _by_precision(tables: Tables, gpu_ids, precisions, pattern: str) -> np.ndarray:

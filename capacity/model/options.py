@@ -23,7 +23,7 @@ from ..data.scenario.models import PURE_OPTIONS, ROUTES
 from .cells import TIERS, Cells, _col, _f, ids
 from .limits import LIMITS, capped_growth, capped_stock, served_share
 from .lookup import Tables
-from .routes import frontier_api, hosted_open_weight, owned, pooled, tier_throughput
+from .routes import frontier_api, hosted_open_weight, owned, pooled, request_shapes, tier_throughput
 from .shocks import Events, compile_shocks, ramp
 from .stages import cost, demand, fleet, power
 
@@ -284,17 +284,18 @@ def allocate(supply: Supply, o: int, rows: pd.DataFrame, cells: Cells, tokens: n
     bridge = rows["do_bridge"]
     for r, option in ((API, "frontier-api"), (HOSTED, "hosted-open-weight")):
         shares[r] += np.where((bridge == option).to_numpy(dtype=bool)[:, None], before, 0.0)
-    available = 1.0 - events.cut
-    for r in range(len(ROUTES)):                       # quotas: tokens a year per cell and route
-        if np.isfinite(events.quota[r]).any():
-            wanted = cells.sum_series(shares[r] * available[r] * tokens)
-            quota = cells.series_value(events.quota[r])
-            allowed = np.where(wanted > quota, quota / np.where(wanted > 0, wanted, 1.0), 1.0)
-            available[r] *= allowed.ravel()[cells.series_cell()][:, None]
+    quotas = [r for r in range(len(ROUTES)) if np.isfinite(events.quota[r]).any()]
+    withdrawn = bool(quotas) or bool(events.cut.any())  # without cuts or quotas, all is available
+    available = 1.0 - events.cut if withdrawn else np.broadcast_to(1.0, events.cut.shape)
+    for r in quotas:                                   # quotas: tokens a year per cell and route
+        wanted = cells.sum_series(shares[r] * available[r] * tokens)
+        quota = cells.series_value(events.quota[r])
+        allowed = np.where(wanted > quota, quota / np.where(wanted > 0, wanted, 1.0), 1.0)
+        available[r] *= allowed.ravel()[cells.series_cell()][:, None]
     open_share = events.open_share
-    served = shares * available
+    served = shares * available if withdrawn else shares.copy()
     served[OPEN_ROUTES, :, 0] *= open_share          # open models do only so much frontier work
-    cut = (shares * (1.0 - available)).sum(axis=0)
+    cut = (shares * (1.0 - available)).sum(axis=0) if withdrawn else np.zeros(shares.shape[1:])
     lagged = (shares[OPEN_ROUTES, :, 0] * available[OPEN_ROUTES, :, 0]).sum(axis=0) * (1.0 - open_share)
     substitutable = cut.copy()
     substitutable[:, 0] *= open_share
@@ -477,13 +478,14 @@ def evaluate(rows: pd.DataFrame, tables: Tables, supply: Supply | None = None
     cells = Cells.from_rows(rows)
     work = workload(rows)
     supply = supply if supply is not None else pure_supply(rows)
-    throughput = {"api": tier_throughput(rows, tables, work, "fa"),
-                  "hosted": tier_throughput(rows, tables, work, "ho"),
-                  "owned": tier_throughput(rows, tables, work, "do", "do_gpu"),
-                  "owned-bought": tier_throughput(rows, tables, work, "do", "do_gpu_bought")}
+    shapes = request_shapes(rows, work)
+    throughput = {"api": tier_throughput(rows, tables, work, "fa", shapes=shapes),
+                  "hosted": tier_throughput(rows, tables, work, "ho", shapes=shapes),
+                  "owned": tier_throughput(rows, tables, work, "do", "do_gpu", shapes=shapes),
+                  "owned-bought": tier_throughput(rows, tables, work, "do", "do_gpu_bought", shapes=shapes)}
     if supply.pooled is not None:
         with_pool = pd.concat([rows.reset_index(drop=True), supply.pooled.reset_index(drop=True)], axis=1)
-        throughput["pooled"] = tier_throughput(with_pool, tables, work, "po")
+        throughput["pooled"] = tier_throughput(with_pool, tables, work, "po", shapes=shapes)
     tokens = work["input_tokens"] + work["output_tokens"]
     offshore_co2 = cells.series_value(_f(rows, "fa_grid_co2_intensity"))
     results = {}

@@ -13,29 +13,37 @@ import numpy as np
 import pandas as pd
 
 from ..data.units import SECONDS_PER_YEAR
-from .cells import Cells, _col, _f, distinct_rows, ids
+from .cells import Cells, _col, _f, combined_codes, distinct_rows, ids
 from .lookup import Tables, model_on_gpu
 from .rows import SUPPLY_CODES
 from .stages import cost, fleet, power
 from .stages.throughput import Throughput
 
+def request_shapes(rows: pd.DataFrame, work: dict) -> tuple[np.ndarray, int]:
+    """A code per row for its request shape and engine settings that every option shares
+    (tokens per call, cached share, HBM share, batch and step limits): `cells.combined_codes`."""
+    return combined_codes([work["input_per_call"], work["output_per_call"], work["cached_input_share"],
+                           _f(rows, "usable_hbm_fraction"), _f(rows, "max_batch_size"),
+                           _f(rows, "max_tokens_per_step")])
+
+
 def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
-                    gpu_column: str | None = None) -> Throughput:
+                    gpu_column: str | None = None, shapes: tuple | None = None) -> Throughput:
     """Throughput for both tiers of an option's settings, shape (rows, tiers).
 
     Rows with the same settings and request shape (every point of a demand sweep, and most
-    draws of most use cases) are computed once: the stage runs on the distinct rows."""
+    draws of most use cases) are computed once: the stage runs on the distinct rows.
+    `shapes` is `request_shapes` of the rows when already known."""
     text = [ids(rows, f"{prefix}_frontier_model"), ids(rows, f"{prefix}_open_model"),
             ids(rows, gpu_column or f"{prefix}_gpu"), ids(rows, f"{prefix}_precision"),
             ids(rows, f"{prefix}_engine")]
+    own = [_f(rows, f"{prefix}_max_tpot"), _f(rows, f"{prefix}_gpus_per_replica")]
+    members, inverse = distinct_rows(text + own + [shapes if shapes is not None else request_shapes(rows, work)])
     numbers = {"input_tokens": work["input_per_call"], "output_tokens": work["output_per_call"],
-               "usable_hbm_fraction": _f(rows, "usable_hbm_fraction"),
-               "max_tpot_s": _f(rows, f"{prefix}_max_tpot"),
-               "gpus_per_replica": _f(rows, f"{prefix}_gpus_per_replica"),
-               "cached_input_share": work["cached_input_share"],
+               "usable_hbm_fraction": _f(rows, "usable_hbm_fraction"), "max_tpot_s": own[0],
+               "gpus_per_replica": own[1], "cached_input_share": work["cached_input_share"],
                "max_batch_size": _f(rows, "max_batch_size"),
                "max_tokens_per_step": _f(rows, "max_tokens_per_step")}
-    members, inverse = distinct_rows(text + list(numbers.values()))
     frontier, open_, gpu, precision, engine = (np.asarray(column[members]) for column in text)
     result = model_on_gpu(tables, np.stack([frontier, open_], 1), gpu[:, None], precision[:, None],
                           engine=engine[:, None],
