@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.catalog import Catalog
+from .cells import distinct_rows
 from ..data.schema import ENGINES as _ENGINES
 from .stages.throughput import BYTES_PER_VALUE, Throughput, fit_to_context, serving_throughput
 
@@ -121,8 +122,25 @@ def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
     return _memo((frame,), (column,), make)
 
 
+class CodedIds:
+    """An array of ids as a categorical and its shape: look-ups gather by its codes."""
+
+    def __init__(self, ids: np.ndarray):
+        self.shape = ids.shape
+        self.categorical = pd.Categorical(ids.ravel())
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.categorical, dtype=dtype).reshape(self.shape)
+
+
+def _coded(ids: np.ndarray):
+    return CodedIds(ids) if ids.dtype == object else ids
+
+
 def _gather(frame: pd.DataFrame, ids, column: str) -> np.ndarray:
     """`column` of `frame` for each id (NaN where unknown), in the shape of `ids`."""
+    if isinstance(ids, CodedIds):
+        return _gather(frame, ids.categorical, column).reshape(ids.shape)
     shape = (len(ids),) if isinstance(ids, pd.Categorical) else np.shape(ids)
     codes = _positions(frame.index, ids)
     values = _numbers(frame, column)
@@ -306,10 +324,9 @@ def model_on_gpu(tables: Tables, models, gpus, precision, *, input_tokens, outpu
     names = list(inputs)
     arrays = np.broadcast_arrays(*(np.asarray(inputs[name]) for name in names))
     shape = arrays[0].shape
-    flat = pd.DataFrame({name: array.ravel() for name, array in zip(names, arrays)})
-    codes = flat.groupby(names, sort=False, dropna=False).ngroup().to_numpy()
-    _, first = np.unique(codes, return_index=True)
-    distinct = {name: flat[name].to_numpy()[first] for name in names}
+    flat = {name: array.ravel() for name, array in zip(names, arrays)}
+    first, codes = distinct_rows(list(flat.values()))
+    distinct = {name: values[first] for name, values in flat.items()}
     arguments = serving_arguments(
         tables, distinct.pop("models"), distinct.pop("gpus"), distinct.pop("precision"),
         kv_precision=distinct.pop("kv"), scale_up_domain=distinct.pop("domain"),
@@ -330,6 +347,7 @@ def serving_arguments(tables: Tables, models, gpus, precision, *, kv_precision, 
     and GPU properties, the (engine, GPU) efficiency factors (`FACTOR_ARGUMENTS`) and the
     engine settings. The calibration replaces the factor arguments to try many at once."""
     models, gpus, precision = np.asarray(models), np.asarray(gpus), np.asarray(precision)
+    models, gpus = _coded(models), _coded(gpus)        # each id looked up once, not per property
     input_tokens, output_tokens = fit_to_context(
         np.asarray(input_tokens).astype(float), np.asarray(output_tokens).astype(float),
         np.nan_to_num(tables.model(models, "context_length"), nan=np.inf))
