@@ -17,6 +17,15 @@ def default_plan(default_scenario):
     return capacity.run(default_scenario)
 
 
+@pytest.fixture(scope="session")
+def workbook(default_plan, tmp_path_factory):
+    """The default plan's workbook, written once per session."""
+    from capacity.io.export.workbook import write_workbook
+    path = tmp_path_factory.mktemp("book") / "plan.xlsx"
+    write_workbook(default_plan, path)
+    return path
+
+
 def pytest_report_header(config):
     """Which `capacity` the tests run against: the source tree, or an installed wheel."""
     return f"capacity {capacity.__version__} from {capacity.__file__}"

@@ -5,21 +5,13 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from capacity.io.export.workbook import write_workbook
 from capacity.model.options import DEFAULT_OPTIONS as OPTIONS
 from capacity.model.plan import REQUIRED_VARIABLES
 
 
-@pytest.fixture(scope="module")
-def workbook(default_plan, tmp_path_factory):
-    path = tmp_path_factory.mktemp("book") / "plan.xlsx"
-    write_workbook(default_plan, path)
-    return path
-
-
 def test_sheets_in_order(workbook):
     assert load_workbook(workbook).sheetnames == [
-        "Summary", "Comparison", *OPTIONS, "Demand", "What-if", "Assumptions", "Sources", "Method"]
+        "Summary", "Comparison", *OPTIONS, "Demand", "What-if", "Assumptions", "Sources", "Method", "Chart data"]
 
 
 @pytest.mark.parametrize("option", OPTIONS)
@@ -92,7 +84,8 @@ def test_numbers_are_formatted_for_reading(workbook):
     have thousands separators and small ones their decimals."""
     from openpyxl import load_workbook
     book = load_workbook(workbook)
-    assert [c.value for c in book["Summary"][4]][5] == 2026
+    summary_years = [row[2] for row in book["Summary"].iter_rows(values_only=True) if row[0] == "Cost per year"]
+    assert summary_years and all(year == 2026 for year in summary_years)
     headers = [[c.value for c in row] for row in book["Comparison"].iter_rows(max_row=6)]
     assert any(2026 in row and all(isinstance(v, int) for v in row[5:15]) for row in headers), headers
     whatif = book["What-if"]

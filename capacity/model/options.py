@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.scenario.models import PURE_OPTIONS, ROUTES
-from .cells import TIERS, Cells, _col, _f, ids
+from .cells import TIERS, Cells, _f, ids
 from .limits import LIMITS, capped_growth, capped_stock, served_share
 from .lookup import Tables
 from .routes import frontier_api, hosted_open_weight, owned, pooled, request_shapes, tier_throughput

@@ -17,7 +17,7 @@ CHECKS = {  # result variable [%] -> (the scenario's threshold, what it means)
     "Grid|Share of consumption": ("consumption_share", "electricity above {t:.1%} of national "
                                                        "consumption (plausibility.consumption_share)"),
 }
-FLAG_COLUMNS = ["scenario", "region", "option", "check", "first_year", "largest", "threshold", "unit"]
+FLAG_COLUMNS = ["scenario", "region", "option", "variable", "check", "first_year", "largest", "threshold", "unit"]
 
 
 def flags(results: pd.DataFrame, cases: dict) -> pd.DataFrame:

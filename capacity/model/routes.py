@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.units import SECONDS_PER_YEAR
-from .cells import Cells, _col, _f, combined_codes, distinct_rows, ids
+from .cells import Cells, _f, combined_codes, distinct_rows, ids
 from .lookup import Tables, model_on_gpu
 from .rows import SUPPLY_CODES
 from .stages import cost, fleet, power

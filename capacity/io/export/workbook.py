@@ -87,6 +87,7 @@ def write_workbook(plan, path: Path, robustness=None) -> None:
     _assumptions(book.create_sheet("Assumptions"), plan.assumptions, sources)
     _sources_sheet(book.create_sheet("Sources"), sources)
     _method(book.create_sheet("Method"), plan)
+    _summary_charts(book["Summary"], book.create_sheet("Chart data"), plan, book["Summary"].max_row + 2)
     if robustness is not None:
         robustness_sheet(book.create_sheet("Robustness", index=2), robustness)
     set_up_printing(book, plan.scenario.name)
@@ -114,77 +115,162 @@ def _years(results: pd.DataFrame) -> list[int]:
     return sorted(int(y) for y in results["year"].unique())
 
 
+SUMMARY_ROWS = [  # variable, label, how it is shown
+    ("Cost|Total", "Cost per year", "money"),
+    ("Cost|NPV", "Present value of cost so far", "money"),
+    ("Cost|Per million tokens", "Cost per million tokens", "USD/Mtok"),
+    ("Capacity|GPUs", "GPUs on national soil", "GPU"),
+    ("Power|Facility", "Facility power on national soil", "MW"),
+    ("Energy|Electricity", "Electricity used on national soil", "TWh/yr"),
+    ("Grid|Share of consumption", "Share of national electricity", "%"),
+    ("Grid|Share of peak demand", "Share of the national peak", "%"),
+    ("Sovereignty|Domestic share", "Tokens served on national soil", "%"),
+    ("Demand|Unserved|Share", "Demand unserved", "%"),
+]
+FLAG_FILL = PatternFill("solid", fgColor="FCE4D6")
+FLAG_FONT = Font(bold=True, color="9C0006")
+MESSAGE_COLUMNS = 8
+"""The key messages span columns A to H, wrapped."""
+
+
+def money_unit(values) -> tuple[str, float]:
+    """MUSD or BUSD for a set of amounts in USD (BUSD when the largest is 10 billion or
+    more), and the factor from USD."""
+    largest = np.nanmax(np.abs(np.asarray(values, dtype=float))) if len(values) else 0.0
+    return ("BUSD", 1e-9) if np.isfinite(largest) and largest >= 1e10 else ("MUSD", 1e-6)
+
+
 def _summary(sheet, plan) -> None:
-    """Headline figures for the first, a middle and the last year, and three native charts."""
+    """Key messages written from the results, the headline table (options as columns, the
+    first, a middle and the last year), and three native charts with readable axes."""
+    from ...analysis.messages import key_messages, picked_years
     sheet.title = "Summary"
     results = plan.results
-    years = _years(results)
-    picked = sorted({years[0], years[len(years) // 2], years[-1]})
-    _put(sheet, 1, 1, f"{plan.scenario.name}: headline figures by option", bold=True).font = TITLE_FONT
+    _put(sheet, 1, 1, f"{plan.scenario.name}: what each way of getting the country's AI takes",
+         bold=True).font = TITLE_FONT
     _put(sheet, 2, 1, "GPUs, megawatts, energy and grid shares count what stands on national soil; "
-                      "costs include everything each option pays.")
+                      "costs include everything each option pays (rent, tokens, capital, operation).")
+    _put(sheet, 4, 1, "Key messages", bold=True).font = Font(bold=True, size=12)
     row = 4
-    _header(sheet, row, ["scenario", "region", "option", "variable", "unit"]
-            + [int(y) for y in picked] + ["domestic capacity from"])
-    table = results[results["variable"].isin(SUMMARY_VARIABLES) & results["year"].isin(picked)]
-    wide = table.pivot_table(index=["scenario", "region", "option", "variable", "unit"],
-                             columns="year", values="value", sort=False)
-    share = results[results["variable"] == "Sovereignty|Domestic share"]
-    arrival = share[share["value"] > 0].groupby(["scenario", "region", "option"])["year"].min()
-    order = {v: i for i, v in enumerate(SUMMARY_VARIABLES)}
-    keys = sorted(wide.index, key=lambda k: (k[0], k[1], plan.options.index(k[2]), order[k[3]]))
-    for key in keys:
+    series = list(dict.fromkeys(zip(results["scenario"], results["region"])))
+    heard = None
+    for message in key_messages(plan, prefixed=False):
+        if len(series) > 1 and (message.scenario, message.region) != heard:
+            heard = (message.scenario, message.region)
+            row += 1
+            _put(sheet, row, 1, f"{message.scenario}, {message.region}", bold=True)
         row += 1
-        for column, value in enumerate(key, start=1):
-            _put(sheet, row, column, value)
-        for offset, year in enumerate(picked):
-            _put(sheet, row, 6 + offset, float(wide.loc[key, year]), number_format(key[4]))
-        year = arrival.get(key[:3])
-        _put(sheet, row, 6 + len(picked), int(year) if year is not None else "never")
-    _widths(sheet, {1: 12, 2: 8, 3: 20, 4: 28, 5: 10, 6: 16, 7: 16, 8: 16, 9: 14})
-    sheet.freeze_panes = "A5"
-    _summary_charts(sheet, plan, row + 3)
+        cell = _put(sheet, row, 1, message.text)
+        cell.alignment = Alignment(wrap_text=True, vertical="top", indent=1)
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=MESSAGE_COLUMNS)
+        sheet.row_dimensions[row].height = 15.0 * max(1, -(-len(message.text) // 185))
+        if message.warning:
+            cell.fill, cell.font = FLAG_FILL, FLAG_FONT
+    flags = plan.implausible
+    row += 2
+    for scenario, region in dict.fromkeys(zip(results["scenario"], results["region"])):
+        data = results[(results["scenario"] == scenario) & (results["region"] == region)]
+        years = picked_years(sorted(int(y) for y in data["year"].unique()))
+        options = [o for o in plan.options if o in set(data["option"])]
+        wide = data[data["year"].isin(years)].pivot_table(
+            index=["variable", "year"], columns="option", values="value", sort=False)
+        _put(sheet, row, 1, f"Headline figures: {scenario}, {region}", bold=True).font = Font(bold=True, size=12)
+        row += 1
+        _header(sheet, row, ["figure", "unit", "year", *options, "flag"])
+        sheet.cell(row=row, column=4 + len(options)).alignment = Alignment(vertical="top", indent=1)
+        for column in range(3, 4 + len(options)):             # over numbers: aligned as they are
+            sheet.cell(row=row, column=column).alignment = Alignment(wrap_text=True, vertical="top",
+                                                                     horizontal="right")
+        mine = flags[(flags["scenario"] == scenario) & (flags["region"] == region)]
+        for variable, label, shown in SUMMARY_ROWS:
+            values = [wide.loc[(variable, y), o] if (variable, y) in wide.index and o in wide.columns
+                      else np.nan for y in years for o in options]
+            unit, factor, fmt = _shown(variable, shown, values)
+            for year in years:
+                row += 1
+                if year == years[0]:                    # a figure's rows read as one group
+                    _put(sheet, row, 1, label)
+                    _put(sheet, row, 2, unit)
+                _put(sheet, row, 3, int(year), "0")
+                reasons = []
+                for column, option in enumerate(options, start=4):
+                    value = wide.loc[(variable, year), option] if (variable, year) in wide.index else np.nan
+                    cell = _put(sheet, row, column, float(value) * factor, fmt)
+                    over = mine[(mine["option"] == option) & (mine["variable"] == variable)]
+                    if len(over) and float(value) > float(over["threshold"].iloc[0]):
+                        cell.fill, cell.font = FLAG_FILL, FLAG_FONT
+                        reasons.append(f"{option}: {over['check'].iloc[0]}")
+                if reasons:
+                    flag = _put(sheet, row, 4 + len(options), "; ".join(reasons))
+                    flag.font = FLAG_FONT
+                    flag.alignment = Alignment(wrap_text=True, vertical="top")
+                    sheet.row_dimensions[row].height = 15.0 * max(1, -(-len(flag.value) // 45))
+        row += 1
+        _put(sheet, row, 1, "Domestic capacity serves from")
+        _put(sheet, row, 2, "year")
+        share = data[(data["variable"] == "Sovereignty|Domestic share") & (data["value"] > 0)]
+        for column, option in enumerate(options, start=4):
+            served = share[share["option"] == option]["year"]
+            _put(sheet, row, column, int(served.min()) if len(served) else "never",
+                 "0").alignment = Alignment(horizontal="right")
+        row += 3
+    _widths(sheet, {1: 34, 2: 11, 3: 7, **{4 + i: 20 for i in range(len(plan.options))},
+                    4 + len(plan.options): 48})
+    sheet.freeze_panes = "A4"
 
 
-def _summary_charts(sheet, plan, top: int) -> None:
-    """Cost per year (lines), facility MW (columns) and share of national electricity (lines),
-    by option, for the first scenario and region; the data sit in a block beside the charts."""
+def _shown(variable: str, shown: str, values) -> tuple[str, float, str]:
+    """The unit, factor from the report unit and number format a Summary row is shown in."""
+    if shown == "money":
+        unit, factor = money_unit(values)
+        return (unit + ("/yr" if variable == "Cost|Total" else "")), factor, (
+            "#,##0.00" if unit == "BUSD" else "#,##0")
+    if shown == "%":
+        return "%", 0.01, "0.00%"
+    return shown, 1.0, number_format(shown)
+
+
+def _summary_charts(sheet, data_sheet, plan, top: int) -> None:
+    """Cost per year (lines, MUSD or BUSD), facility MW (columns) and share of national
+    electricity (lines, %), by option, for the first scenario and region; their data, in the
+    charts' units, on `data_sheet` (Chart data)."""
     results = plan.results
     first = results.iloc[0]
-    years = _years(results[(results["scenario"] == first["scenario"])])
-    block = 12
-    charts = [("Cost|Total", "Cost per year by option", "USD per year", LineChart),
-              ("Power|Facility", "Facility power by option", "MW", BarChart),
-              ("Grid|Share of consumption", "Share of national electricity by option", "%", LineChart)]
-    row = top
-    _put(sheet, row, block, f"Chart data: scenario {first['scenario']}, region {first['region']}", bold=True)
-    for variable, title, axis, kind in charts:
+    mine = results[(results["scenario"] == first["scenario"]) & (results["region"] == first["region"])]
+    years = _years(mine)
+    block = 1
+    money, factor = money_unit(mine[mine["variable"] == "Cost|Total"]["value"].to_numpy())
+    charts = [("Cost|Total", "Cost per year by option", f"{money} per year", LineChart, factor, "#,##0.0"),
+              ("Power|Facility", "Facility power on national soil by option", "MW", BarChart, 1.0, "#,##0"),
+              ("Grid|Share of consumption", "Share of national electricity by option", "share of national "
+               "electricity", LineChart, 0.01, "0.0%")]
+    row = 1
+    _put(data_sheet, row, block, f"Data of the Summary's charts: scenario {first['scenario']}, region {first['region']}", bold=True)
+    for place, (variable, title, axis, kind, scale, fmt) in enumerate(charts):
         row += 1
-        data = results[(results["scenario"] == first["scenario"]) & (results["region"] == first["region"])
-                       & (results["variable"] == variable)].pivot_table(
-            index="year", columns="option", values="value")
+        data = mine[mine["variable"] == variable].pivot_table(index="year", columns="option", values="value")
         options = [option for option in plan.options if option in data.columns]
-        _header(sheet, row, ["year"] + options, start=block)
+        _header(data_sheet, row, [f"year ({axis})"] + options, start=block)
         for offset, year in enumerate(years, start=1):
-            _put(sheet, row + offset, block, int(year))
+            _put(data_sheet, row + offset, block, int(year), "0")
             for column, option in enumerate(options, start=1):
-                _put(sheet, row + offset, block + column, float(data.loc[year, option]),
-                     number_format(VARIABLES[variable][2]))
+                _put(data_sheet, row + offset, block + column, float(data.loc[year, option]) * scale, fmt)
         chart = kind()
         if kind is BarChart:
             chart.type = "col"
         chart.title = f"{title} ({first['scenario']}, {first['region']})"
         chart.y_axis.title = axis
+        chart.y_axis.number_format = fmt
         chart.x_axis.title = "year"
+        chart.x_axis.delete = chart.y_axis.delete = False       # show both axes in every reader
         chart.legend.position = "b"
         chart.height, chart.width = 7.5, 16
-        chart.add_data(Reference(sheet, min_col=block + 1, max_col=block + len(options), min_row=row,
+        chart.add_data(Reference(data_sheet, min_col=block + 1, max_col=block + len(options), min_row=row,
                                  max_row=row + len(years)), titles_from_data=True)
-        chart.set_categories(Reference(sheet, min_col=block, min_row=row + 1, max_row=row + len(years)))
-        sheet.add_chart(chart, f"A{top + 1 + 16 * charts.index((variable, title, axis, kind))}")
+        chart.set_categories(Reference(data_sheet, min_col=block, min_row=row + 1, max_row=row + len(years)))
+        sheet.add_chart(chart, f"A{top + 1 + 16 * place}")
         row += len(years) + 1
-    # the chart data wide enough for its numbers (costs run to 15 digits with separators)
-    _widths(sheet, {block + i: 20 for i in range(1, len(plan.options) + 1)})
+    _widths(data_sheet, {block: 24, **{block + i: 20 for i in range(1, len(plan.options) + 1)}})
 
 
 def _comparison(sheet, plan) -> None:
