@@ -12,7 +12,7 @@ vintage history) are written from the plan's chain; the formulas repeat the arit
 from __future__ import annotations
 
 import numpy as np
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 
 from ...data.units import SECONDS_PER_YEAR
@@ -30,13 +30,28 @@ WHOLE_UNITS = {"GPU", "token/yr", "token", "USD/yr", "USD", "USD/GPU", "W", "s",
 """Units whose values read best as whole numbers with thousands separators."""
 
 
+FORMULA_FORMATS = {"MW": "#,##0.0", "TWh/yr": "#,##0.000", "USD/GPU/h": "#,##0.00", "USD/Mtok": "#,##0.000",
+                   "MUSD/MW": "#,##0.00", "": "#,##0.000", "1/yr": "0.000"}
+"""The number format of a formula by its unit (three decimals where none is listed)."""
+
+
+def table_header(sheet, row: int, labels: list[str]) -> None:
+    """A table's header row: bold, wrapped within its column, the row tall enough for three lines."""
+    for i, label in enumerate(labels):
+        cell = sheet.cell(row=row, column=i + 1, value=label)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+    sheet.row_dimensions[row].height = 45
+
+
 def line_format(value, unit: str = "") -> str:
     """A number format for a What-if value: whole numbers with thousands separators for counts
     and money, else as many decimals as the value's size needs (never a 15-digit float); a
     formula shows whole numbers for those units, else Excel's General (its value is not known
     when it is written)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "#,##0" if unit in WHOLE_UNITS else "General"     # a formula: size not known here
+        # a formula: its size is not known here, its unit is
+        return "#,##0" if unit in WHOLE_UNITS else FORMULA_FORMATS.get(unit, "#,##0.000")
     magnitude = abs(float(value))
     if unit in WHOLE_UNITS or magnitude >= 1000 or float(value).is_integer():
         return "#,##0"
@@ -73,7 +88,7 @@ class _Writer:
         `fmt`, the number format follows the value (`line_format`)."""
         self.put("A", label)
         cell = self.put("B", value, fmt or line_format(value, unit))
-        self.put("C", unit)
+        self.put("C", unit).alignment = Alignment(indent=1)        # apart from the number
         if is_input:
             cell.fill = INPUT_FILL
         reference = _ref("B", self.row)
@@ -187,8 +202,7 @@ def write_whatif(sheet, book, plan) -> None:
               "mean output rate [token/s]", "rented: tokens/s per GPU", "rented: peak load [GPU]",
               "rented: mean load [GPU]", "offshore: tokens/s per GPU", "offshore: peak load [GPU]",
               "offshore: mean load [GPU]", "API spend [USD/yr]", "active days [day/yr]"]
-    for i, label in enumerate(header):
-        sheet.cell(row=w.row, column=i + 1, value=label).font = Font(bold=True)
+    table_header(sheet, w.row, header)
     w.row += 1
     top = w.row
     for t, tier in enumerate(TIERS):
@@ -361,8 +375,7 @@ def write_whatif(sheet, book, plan) -> None:
     labels = ["vintage", "server standing", "facility standing", "grid standing",
               "GPUs bought, frontier tier", "GPUs bought, open tier", "server capex, frontier tier [USD/GPU]",
               "server capex, open tier [USD/GPU]", "facility IT added [MW]", "server spend [USD]"]
-    for i, label in enumerate(labels):
-        sheet.cell(row=w.row, column=i + 1, value=label).font = Font(bold=True)
+    table_header(sheet, w.row, labels)
     w.row += 1
     first_vintage = w.row
     first_year = int(rows.loc[rows["scenario"] == scenario, "first_year"].iloc[0])
@@ -378,6 +391,8 @@ def write_whatif(sheet, book, plan) -> None:
         sheet[f"H{r}"] = float(domestic["_server_capex_per_gpu"][series, 1, v])
         sheet[f"I{r}"] = float(domestic["_facility_it_added"][series, v]) / 1e6
         sheet[f"J{r}"] = f"=E{r}*G{r}+F{r}*H{r}"
+        for column, fmt in zip("BCDEFGHIJ", ["0"] * 3 + ["#,##0"] * 4 + ["#,##0.00", "#,##0"]):
+            sheet[f"{column}{r}"].number_format = fmt
         w.row += 1
     last_vintage = w.row - 1
     span = lambda column: f"{column}{first_vintage}:{column}{last_vintage}"

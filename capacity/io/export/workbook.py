@@ -32,9 +32,13 @@ TITLE_FONT = Font(bold=True, size=13)
 SUMMARY_VARIABLES = ["Capacity|GPUs", "Power|Facility", "Energy|Electricity",
                      "Grid|Share of consumption", "Cost|Total", "Cost|Per million tokens",
                      "Cost|NPV", "Sovereignty|Domestic share", "Demand|Unserved|Share"]
-NUMBER_FORMATS = {"GPU": "#,##0", "MW": "#,##0.0", "TWh/yr": "#,##0.000", "%": "0.000",
+NUMBER_FORMATS = {"MUSD/yr": "#,##0.0", "MUSD": "#,##0.0", "GPU": "#,##0", "MW": "#,##0.0", "TWh/yr": "#,##0.000", "%": "0.000",
                   "USD/yr": "#,##0", "USD": "#,##0", "USD/Mtok": "#,##0.000", "token/yr": "#,##0",
                   "token/s": "#,##0", "t CO2/yr": "#,##0"}
+
+
+COMPARISON_UNITS = {"USD/yr": ("MUSD/yr", 1e-6), "USD": ("MUSD", 1e-6)}
+"""Money on the Comparison sheet: millions of USD (the option sheets keep the report units)."""
 
 
 def number_format(unit: str) -> str:
@@ -90,8 +94,48 @@ def write_workbook(plan, path: Path, robustness=None) -> None:
     _summary_charts(book["Summary"], book.create_sheet("Chart data"), plan, book["Summary"].max_row + 2)
     if robustness is not None:
         robustness_sheet(book.create_sheet("Robustness", index=2), robustness)
+    fit_columns(book)
     set_up_printing(book, plan.scenario.name)
     save_workbook(book, Path(path))
+
+
+def shown_length(value: float, number_format: str) -> int:
+    """Characters `value` takes in `number_format` (thousands separators, decimals, %)."""
+    fmt = number_format.split(";")[0]
+    if fmt in ("General", "@", ""):
+        return len(f"{value:.10g}")
+    body = fmt.rstrip("%")
+    decimals = len(re.sub(r"[^0#]", "", body.split(".")[1])) if "." in body else 0
+    scaled = value * 100 if fmt.endswith("%") else value
+    text = f"{scaled:,.{decimals}f}" if "," in body else f"{scaled:.{decimals}f}"
+    return len(text) + fmt.endswith("%")
+
+
+def fit_columns(book, most: float = 60.0) -> None:
+    """Every column at least as wide as its widest formatted number (plus a digit's padding,
+    so none shows as ``###``), and text that would run into a filled neighbour wrapped."""
+    for sheet in book.worksheets:
+        merged = {cell for block in sheet.merged_cells.ranges for cell in block.cells}
+        needed: dict[int, float] = {}
+        for row in sheet.iter_rows():
+            for cell in row:
+                value = cell.value
+                if value is None or isinstance(value, bool) or (cell.row, cell.column) in merged:
+                    continue
+                if isinstance(value, (int, float)) and np.isfinite(value):
+                    length = shown_length(float(value), cell.number_format) + 2
+                    needed[cell.column] = max(needed.get(cell.column, 0.0), float(length))
+                elif isinstance(value, str) and not cell.alignment.wrap_text and not value.startswith("="):
+                    right = sheet._cells.get((cell.row, cell.column + 1))   # no new empty cell
+                    right = None if right is None else right.value
+                    width = sheet.column_dimensions[get_column_letter(cell.column)].width or 8.43
+                    if right is not None and len(value) > width:
+                        cell.alignment = Alignment(wrap_text=True, vertical="top",
+                                                   horizontal=cell.alignment.horizontal)
+        for column, length in needed.items():
+            dimension = sheet.column_dimensions[get_column_letter(column)]
+            if (dimension.width or 8.43) < length:
+                dimension.width = min(max(length, dimension.width or 0.0), max(most, length))
 
 
 def set_up_printing(book, title: str) -> None:
@@ -291,12 +335,12 @@ def _comparison(sheet, plan) -> None:
         for variable in REQUIRED_VARIABLES:
             for option in options:
                 row += 1
-                for column, value in enumerate((scenario, region, variable, option,
-                                                VARIABLES[variable][2]), start=1):
+                unit, factor = COMPARISON_UNITS.get(VARIABLES[variable][2], (VARIABLES[variable][2], 1.0))
+                for column, value in enumerate((scenario, region, variable, option, unit), start=1):
                     _put(sheet, row, column, value)
                 for offset, year in enumerate(years):
-                    _put(sheet, row, 6 + offset, float(wide.loc[(variable, option), year]),
-                         number_format(VARIABLES[variable][2]))
+                    _put(sheet, row, 6 + offset, float(wide.loc[(variable, option), year]) * factor,
+                         number_format(unit))
         row += 2
     _widths(sheet, {1: 12, 2: 8, 3: 28, 4: 20, 5: 10, **{6 + i: 20 for i in range(horizon)}})
     sheet.freeze_panes = "F4"
@@ -383,7 +427,9 @@ def _assumptions(sheet, assumptions: pd.DataFrame, sources: pd.DataFrame) -> Non
             _put(sheet, row, column, value, magnitude_format(value) if column in (2, 4, 5) else None)
     sheet.freeze_panes = "B2"
     sheet.print_area = f"A1:K{max(sheet.max_row, 1)}"   # long notes are clipped at the column, not printed on
-    _widths(sheet, {1: 42, 2: 14, 3: 12, 4: 10, 5: 10, 6: 60, 7: 12, 8: 10, 9: 6, 10: 40, 11: 80})
+    longest = max((len(str(i)) for i in assumptions["id"]), default=40) if len(assumptions) else 40
+    _widths(sheet, {1: min(max(42, longest + 2), 72), 2: 14, 3: 12, 4: 10, 5: 10, 6: 60, 7: 12, 8: 10,
+                    9: 6, 10: 50, 11: 80})
 
 
 def magnitude_format(value) -> str | None:
@@ -411,7 +457,10 @@ def _sources_sheet(sheet, sources: pd.DataFrame) -> None:
                        "quality (of the rows citing it)"])
     for row, record in enumerate(sources.itertuples(index=False), start=2):
         for column, value in enumerate(record, start=1):
-            _put(sheet, row, column, value)
+            cell = _put(sheet, row, column, value)
+            if column == 3 and isinstance(value, str) and re.match(r"https?://\S+$", value):
+                cell.hyperlink = value                     # a web source opens from its cell
+                cell.style = "Hyperlink"
     sheet.freeze_panes = "A2"
     sheet.print_area = f"A1:E{max(sheet.max_row, 1)}"
     _widths(sheet, {1: 6, 2: 80, 3: 80, 4: 12, 5: 30})
