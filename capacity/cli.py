@@ -316,6 +316,58 @@ def robust(scenario, output, fmt, unserved_value, files, overrides) -> None:
 
 @main.command()
 @click.argument("scenario", required=False)
+@click.option("-o", "--output", "output", metavar="PATH",
+              help="brief.html (self-contained) or brief.pdf (printed by a headless Chromium). "
+                   "Default: <scenario>-briefing.html.")
+@click.option("--draws", type=click.IntRange(min=1), metavar="N",
+              help="Also N Monte Carlo draws: P5-P95 ranges and the probability each option is cheapest.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws.")
+@click.option("--assumptions", "files", multiple=True, metavar="CSV", help="Extra assumption file.")
+@_set_option
+def report(scenario, output, draws, seed, files, overrides) -> None:
+    """A briefing of two to four pages for a minister: the question, the options compared, the
+    key messages and numbers (with ranges when drawn), charts of cost, MW and share of national
+    electricity, the robustness of each option and what moves the answer most, the deciding
+    assumptions with their sources, and the limitations.
+
+    \b
+    Examples:
+      capacity report -o brief.html
+      capacity report germany --draws 500 -o brief.pdf
+    """
+    from .analysis.robust import robust as find
+    from .analysis.sensitivity import tornado
+    from .data.errors import OutputError
+    from .io.export.briefing import briefing_html, cheapest_output, find_browser, write_pdf
+    from .io.export.files import atomic_write
+
+    suffix = Path(output).suffix.lower() if output else ".html"
+    if output == "-" or suffix not in (".html", ".htm", ".pdf"):
+        raise click.UsageError(f"-o {output}: the briefing is written to a .html or .pdf file")
+    browser = find_browser() if suffix == ".pdf" else None
+    if suffix == ".pdf" and browser is None:
+        raise OutputError(f"{output}: cannot print a PDF: no Chromium on this machine (install the "
+                          "chromium package, or write -o brief.html and print it from a browser)")
+    loaded, plan = _load_and_run(scenario, files, overrides)
+    if draws:
+        from .analysis.uncertainty import monte_carlo
+        with _Progress(f"drawing {draws} times over the sourced ranges"):
+            plan.uncertainty = monte_carlo(loaded, draws, seed)
+    with _Progress("testing robustness and sensitivity"):
+        robustness = find(loaded)
+        selector = cheapest_output(plan)
+        swings = tornado(loaded, selector)
+    page = briefing_html(plan, robustness, swings, selector)
+    output = output or f"{loaded.name}-briefing.html"
+    if suffix == ".pdf":
+        atomic_write(output, lambda temporary: write_pdf(page, temporary, browser))
+    else:
+        atomic_write(output, lambda temporary: temporary.write_text(page, encoding="utf-8"))
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.argument("scenario", required=False)
 @click.option("--output", "output", required=True, metavar="SELECTOR",
               help="What to explain: VARIABLE[OPTION, YEAR(, REGION(, SCENARIO))], e.g. "
                    "'Cost|Total[domestic-buildout, 2030]'.")
