@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import openpyxl
 import pytest
 
@@ -68,12 +69,23 @@ def test_the_template_has_the_sheets_styles_units_and_drop_downs(template):
     uses = book["Use cases"]
     header = [cell.value for cell in uses[1]]
     units = dict(zip(header, [cell.value for cell in uses[2]]))
-    assert units["input_tokens"] == "token" and units["requests_per_user_per_day"] == "1/day"
+    assert units["input_tokens"] == "tokens" and units["requests_per_user_per_day"] == "per day"
+    assert units["cached_input_share"] == "share, 0–1" and units["users"] == "people"
     assert uses["A3"].value == "drafting" and uses["A3"].fill.fgColor.rgb.endswith("FFF2CC")
     region = book["Region"]
     assert [c.value for c in region[1]][7:9] == ["electricity_consumption", "unit"]
-    assert region["I2"].value == "TWh/yr"
-    assert region["B2"].value is None and region["B2"].comment.text.startswith("from assumptions:")
+    assert region["I2"].value == "TWh a year"
+    # the library's default is shown, styled as a default while unchanged, its source in the comment
+    cell = _region_cell(book, "population")
+    assert region.cell(2, region[cell].column + 1).value == "people"
+    population = capacity.data.catalog.default_catalog().get("countries", "NLD", "population")
+    assert region[cell].value == pytest.approx(float(population.value))
+    assert region[cell].comment.text.startswith("default from the library: countries:NLD:population")
+    rules = [rule for ranges in region.conditional_formatting for rule in ranges.rules
+             if cell in str(ranges.sqref)]
+    assert rules and rules[0].formula[0].startswith(f"{cell}=") and rules[0].dxf.font.i
+    defaults = {(r[0], r[1]): r[2] for r in book["Defaults"].iter_rows(min_row=2, values_only=True)}
+    assert defaults[("Region", cell)] == region[cell].value and book["Defaults"].sheet_state == "hidden"
     options = book["Options"]
     gpu_row = _row_of(options, "options.hosted-open-weight.gpu")
     assert options.cell(gpu_row, 2).value == "h100-sxm"
@@ -251,3 +263,44 @@ def test_shipped_template_is_what_write_template_writes_today(tmp_path):
     fresh = write_template(tmp_path / "fresh.xlsx")
     shipped = Path(__file__).resolve().parent.parent / "templates" / "demand-input.xlsx"
     assert fresh.read_bytes() == shipped.read_bytes(), "run capacity template templates/demand-input.xlsx"
+
+
+def _region_cell(book, key: str) -> str:
+    header = [cell.value for cell in book["Region"][1]]
+    from openpyxl.utils import get_column_letter
+    return f"{get_column_letter(header.index(key) + 1)}2"
+
+
+def test_a_cleared_default_returns_to_the_library_and_an_edited_one_changes_the_results(
+        template, tmp_path, default_plan):
+    cell = _region_cell(openpyxl.load_workbook(template), "population")
+
+    def clear(book):
+        book["Region"][cell].value = None
+    cleared = read_template(_copy(template, tmp_path, clear))
+    _assert_same_results(capacity.run(cleared).results, default_plan.results)
+    assert "countries:NLD:population" in capacity.run(cleared).assumptions["id"].tolist()
+
+    def double(book):
+        book["Region"][cell].value = book["Region"][cell].value * 2
+    doubled = capacity.run(read_template(_copy(template, tmp_path, double)))
+    tokens = lambda plan: plan.results.query("variable == 'Demand|Tokens'")["value"].sum()
+    assert tokens(doubled) > tokens(default_plan) * 1.001      # the population-based use cases grow
+    # an edited value is the analyst's: the library row no longer supplies it
+    assert "countries:NLD:population" not in doubled.assumptions["id"].tolist()
+
+
+def test_set_works_on_a_filled_template(template, tmp_path):
+    from click.testing import CliRunner
+
+    from capacity.cli import main
+    out = tmp_path / "set.csv"
+    done = CliRunner().invoke(main, ["run", str(template), "--set", "demand.scale=2", "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    read = pd.read_csv(out)
+    expected = capacity.run(overrides={"demand.scale": 2}).results
+    got = read.set_index(["scenario", "region", "option", "variable", "year"])["value"]
+    want = expected.set_index(["scenario", "region", "option", "variable", "year"])["value"]
+    assert np.allclose(got.loc[want.index].to_numpy(), want.to_numpy(), rtol=1e-12, equal_nan=True)
+    done = CliRunner().invoke(main, ["run", str(template), "--set", "demand.scale=-1", "-o", str(out)])
+    assert done.exit_code == 2 and "--set demand.scale" in done.output

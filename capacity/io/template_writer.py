@@ -12,6 +12,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
+from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -21,7 +22,9 @@ from ..data.errors import InputError
 from ..data.scenario.models import Scenario
 from ..data.scenario.ranges import TABLE as RANGE_TABLE
 from ..data.scenario.template_layout import (
+    BOOLEAN_KEYS,
     CATALOGUE_LISTS,
+    DEFAULTS_SHEET,
     INPUT_SHEETS,
     OPTION_FIELDS,
     REGION_FIELDS,
@@ -39,6 +42,9 @@ INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 HEADER_FONT = Font(bold=True)
 NOTE_FONT = Font(italic=True, color="666666")
+DEFAULT_FONT = Font(italic=True, color="7F7F7F")
+DEFAULT_FILL = PatternFill("solid", fgColor="F2F2F2", bgColor="F2F2F2")
+"""How a cell looks while it holds the library's default (grey italic on grey)."""
 BLANK_TABLE_ROWS = 10     # empty, styled rows left for new regions, use cases, variants, roadmap
 
 
@@ -60,11 +66,13 @@ def _lookup(data: dict, path: tuple) -> Any:
     return data
 
 
-def _explicit(scenario: Scenario) -> tuple[dict, dict[tuple, str]]:
-    """What the scenario states itself (not filled from the library), and a note per filled
-    value: ``from assumptions: table:id:parameter = value (source)``."""
+def _explicit(scenario: Scenario) -> tuple[dict, dict[tuple, str], dict[tuple, Any]]:
+    """What the scenario states itself (not filled from the library), a note per filled
+    value (``default from the library: table:id:parameter = value (source)``), and the filled
+    values as the template shows them (only those every variant shares)."""
     explicit: dict | None = None
     notes: dict[tuple, list[str]] = {}
+    library: dict[tuple, list] = {}
     for name, case in scenario.cases.items():
         used = scenario.assumptions_used.get(name, {})
         dumped = case.model_dump(by_alias=True)
@@ -80,6 +88,9 @@ def _explicit(scenario: Scenario) -> tuple[dict, dict[tuple, str]]:
                     text = f"{row.key} = {row.text} ({row.source})"
                     if text not in notes.setdefault(path, []):
                         notes[path].append(text)
+                    shown = _lookup(dumped, path)
+                    if shown is not None and not isinstance(shown, dict):
+                        library.setdefault(path, []).append(_display(shown, field))
                     continue
                 if "adoption" in path and prefix + ("adoption", "midpoint_year") in used:
                     continue   # the adoption curve comes from the library as a whole
@@ -101,8 +112,10 @@ def _explicit(scenario: Scenario) -> tuple[dict, dict[tuple, str]]:
                                | {k for k in values if explicit.get(k) != values[k]})
             raise ValueError("the template holds variants that differ only in their worldview; "
                              f"these values differ between variants: {', '.join(differing[:5])}")
-    return explicit or {}, {path: "from assumptions: " + "; ".join(texts)
-                            for path, texts in notes.items()}
+    defaults = {path: shown[0] for path, shown in library.items()
+                if len(shown) == len(scenario.cases) and all(v == shown[0] for v in shown)}
+    return explicit or {}, {path: "default from the library: " + "; ".join(texts)
+                            for path, texts in notes.items()}, defaults
 
 
 def _header(sheet, row: int, labels: list[str]) -> None:
@@ -111,21 +124,47 @@ def _header(sheet, row: int, labels: list[str]) -> None:
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
 
 
+PLAIN_UNITS = {
+    "1/day": "per day", "1/yr": "a year, as a share (0.05 = 5 %/yr)", "yr": "years", "token": "tokens",
+    "ms": "milliseconds", "day/yr": "days a year", "USD/GPU/h": "USD per GPU-hour",
+    "USD/Mtok": "USD per million tokens", "MUSD/MW": "million USD per MW", "g/kWh": "g CO2 per kWh",
+    "TWh/yr": "TWh a year", "USD/GPU": "USD per GPU", "USD/kWh": "USD per kWh", "GW": "GW",
+}
+"""Units in the words an analyst reads (the value is still read in the field's unit)."""
+PLAIN_NUMBERS = {"population": "people", "workforce": "people", "users": "people",
+                 "pue": "ratio, 1 or more", "peak_to_average": "ratio, 1 or more",
+                 "turns_per_session": "calls per request", "session_length_dispersion": "ratio, 1 or more",
+                 "scale": "multiplier (1 = as stated)", "max_batch_size": "sequences",
+                 "server_overhead": "ratio, 1 or more", "markup": "share (0.2 = 20 %)",
+                 "redundancy": "share (0.1 = 10 % spare)", "peak_share": "share of the peak (1 = all of it)"}
+
+
 def _unit_label(field: InputField) -> str:
-    if field.path[-1].endswith("year"):
+    """The unit of an input cell in plain words: ``people``, ``USD per kWh``, ``share, 0–1``."""
+    if field.kind in ("number", "integer") and field.unit in PLAIN_UNITS:
+        return PLAIN_UNITS[field.unit]
+    if field.path[-1].endswith("year") and not field.unit:
         return "year"
     if field.kind == "integer":
         return "whole number"
     if field.kind == "number":
-        return field.unit or ("fraction 0..1" if field.high == 1.0 else "number")
-    return "id" if field.catalogue else ("one of the list" if field.kind == "choice" else "text")
+        if field.unit:
+            return field.unit
+        if field.path[-1] in PLAIN_NUMBERS:
+            return PLAIN_NUMBERS[field.path[-1]]
+        return "share, 0–1" if field.high == 1.0 else "number"
+    if field.catalogue:
+        return "id from the list"
+    return "one of the list" if field.kind == "choice" else (
+        "TRUE or FALSE" if field.path[-1] in ("enabled", "access_agreement", "country_adoption") else "text")
 
 
 class _Validations:
     """The data validations of one sheet: one per distinct rule, cells added as they come."""
 
-    def __init__(self, sheet, lists: dict[str, str]):
+    def __init__(self, sheet, lists: dict[str, str], defaults: list | None = None):
         self.sheet, self.lists, self.rules = sheet, lists, {}
+        self.defaults = defaults if defaults is not None else []
 
     def add(self, field: InputField, coordinate: str) -> None:
         rule = self._rule(field)
@@ -143,6 +182,8 @@ class _Validations:
     def _rule(self, field: InputField) -> tuple | None:
         if field.catalogue:
             return ("list", None, self.lists[field.catalogue], None)
+        if field.path[-1] in BOOLEAN_KEYS:
+            return ("list", None, '"TRUE,FALSE"', None)
         if field.kind == "choice":
             return ("list", None, '"' + ",".join(field.choices) + '"', None)
         if field.kind not in ("number", "integer"):
@@ -168,19 +209,34 @@ class _Validations:
 
 
 def _input_cell(sheet, row: int, column: int, value: Any, field: InputField,
-                validations: _Validations):
+                validations: _Validations, default: Any = None):
+    """An input cell; with `default` (the library's value, shown when the scenario gives none)
+    the cell holds it, styled as a default while it is unchanged (a conditional format), and
+    `validations.defaults` records it for the reader (an unchanged default reads as blank)."""
+    if value is None and default is not None:
+        value = ("TRUE" if default else "FALSE") if isinstance(default, bool) else default
+        validations.defaults.append((sheet.title, f"{get_column_letter(column)}{row}", value))
+        literal = f'"{value.replace(chr(34), chr(34) * 2)}"' if isinstance(value, str) else f"{value!r}"
+        coordinate = f"{get_column_letter(column)}{row}"
+        sheet.conditional_formatting.add(coordinate, FormulaRule(
+            formula=[f"{coordinate}={literal}"], font=DEFAULT_FONT, fill=DEFAULT_FILL))
     cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 10_000 \
+            and float(value).is_integer():
+        cell.number_format = "#,##0"                           # 18,228,740
     cell.fill = INPUT_FILL
     validations.add(field, cell.coordinate)
     return cell
 
 
 def _key_value_rows(sheet, row: int, prefix: tuple, fields: list[InputField], values: dict,
-                    notes: dict, validations: _Validations) -> int:
+                    notes: dict, validations: _Validations, defaults: dict) -> int:
     for field in fields:
         path = prefix + field.path
         sheet.cell(row=row, column=1, value=".".join(path))
-        _input_cell(sheet, row, 2, values.get(path), field, validations)
+        _input_cell(sheet, row, 2, values.get(path), field, validations, defaults.get(path))
         sheet.cell(row=row, column=3, value=_unit_label(field)).font = NOTE_FONT
         if path in notes and values.get(path) is None:
             sheet.cell(row=row, column=4, value=notes[path]).font = NOTE_FONT
@@ -193,8 +249,9 @@ def _instructions(sheet) -> None:
         ("AI capacity scenario: input template", True),
         ("Fill in the yellow cells, save, and run:  capacity run this-file.xlsx", False),
         ("", False),
-        ("A blank yellow cell takes its value from the assumption library (assumptions/*.csv);", False),
-        ("the value and its source are shown beside it (Scenario, Options) or in its comment (Region, Use cases).", False),
+        ("Every yellow cell shows the value the run will use. Grey italic values are the assumption library's defaults", False),
+        ("(assumptions/*.csv; the source is beside the cell on Scenario and Options, in its comment on Region and Use cases):", False),
+        ("type over one to change it (it turns black); clear it to go back to the library's value.", False),
         ("Numbers are read in the unit shown beside them or in the units row; write plain numbers, not text or formulas.", False),
         ("Shares are fractions between 0 and 1 (0.25 = 25 %); yearly changes are fractions per year (-0.3 = -30 %/yr).", False),
         ("Drop-down lists hold the GPUs, models and API products of the assumption library.", False),
@@ -230,15 +287,16 @@ def _lists_sheet(sheet, catalog: Catalog) -> dict[str, str]:
     return formulas
 
 
-def _scenario_sheet(sheet, scenario: Scenario, values: dict, notes: dict, lists) -> None:
-    validations = _Validations(sheet, lists)
+def _scenario_sheet(sheet, scenario: Scenario, values: dict, notes: dict, lists, defaults: dict,
+                    shown: list) -> None:
+    validations = _Validations(sheet, lists, shown)
     _header(sheet, 1, ["key", "value", "unit", "notes"])
     first = next(iter(scenario.cases.values()))
     has_variants = list(scenario.cases) != [scenario.name]
     values = dict(values)
     values[("name",)] = scenario.name
     values[("worldview",)] = None if has_variants else first.worldview
-    row = _key_value_rows(sheet, 2, (), SCENARIO_FIELDS, values, notes, validations)
+    row = _key_value_rows(sheet, 2, (), SCENARIO_FIELDS, values, notes, validations, defaults)
     check = InputField(("check",), "text")
     for text, _ in scenario.checks or [("", "")]:
         sheet.cell(row=row, column=1, value="check")
@@ -260,9 +318,9 @@ def _scenario_sheet(sheet, scenario: Scenario, values: dict, notes: dict, lists)
 
 
 def _table_sheet(sheet, id_label: str, prefix: str, fields: list[InputField], ids: list[str],
-                 values: dict, notes: dict, lists, unit_columns: bool) -> None:
+                 values: dict, notes: dict, lists, unit_columns: bool, defaults: dict, shown: list) -> None:
     """One row per region or use case; units in a column beside each input, or in row 2."""
-    validations = _Validations(sheet, lists)
+    validations = _Validations(sheet, lists, shown)
     columns: list[tuple[int, InputField]] = []
     labels = [id_label]
     for field in fields:
@@ -285,8 +343,8 @@ def _table_sheet(sheet, id_label: str, prefix: str, fields: list[InputField], id
         for column, field in columns:
             path = (prefix, item) + field.path
             cell = _input_cell(sheet, row, column, values.get(path) if item else None, field,
-                               validations)
-            if item and path in notes and cell.value is None:
+                               validations, defaults.get(path) if item else None)
+            if item and path in notes and values.get(path) is None:
                 cell.comment = Comment(notes[path], "capacity", width=400, height=120)
             if unit_columns:
                 sheet.cell(row=row, column=column + 1, value=_unit_label(field)).font = NOTE_FONT
@@ -296,10 +354,11 @@ def _table_sheet(sheet, id_label: str, prefix: str, fields: list[InputField], id
             8 if labels[column - 1] == "unit" else max(12, len(labels[column - 1]) + 2)
 
 
-def _options_sheet(sheet, scenario: Scenario, values: dict, notes: dict, lists) -> None:
-    validations = _Validations(sheet, lists)
+def _options_sheet(sheet, scenario: Scenario, values: dict, notes: dict, lists, defaults: dict,
+                   shown: list) -> None:
+    validations = _Validations(sheet, lists, shown)
     _header(sheet, 1, ["key", "value", "unit", "notes"])
-    row = _key_value_rows(sheet, 2, (), OPTION_FIELDS, values, notes, validations) + 1
+    row = _key_value_rows(sheet, 2, (), OPTION_FIELDS, values, notes, validations, defaults) + 1
     _header(sheet, row, ["GPU roadmap: option", "from year", "GPU", "the GPU rented or bought "
                          "from that year on (for growth and replacement)"])
     roadmap = sorted((path[1], path[3], gpu) for path, gpu in values.items()
@@ -315,6 +374,19 @@ def _options_sheet(sheet, scenario: Scenario, values: dict, notes: dict, lists) 
         sheet.column_dimensions[letter].width = width
 
 
+def _defaults_sheet(sheet, shown: list) -> None:
+    """The defaults the template shows, by cell (hidden): the reader takes a cell that still
+    holds its default as blank, so the library's value (with its source and range) applies."""
+    sheet.sheet_state = "hidden"
+    _header(sheet, 1, ["sheet", "cell", "default"])
+    for row, (title, coordinate, value) in enumerate(shown, start=2):
+        sheet.cell(row=row, column=1, value=title).data_type = "s"
+        sheet.cell(row=row, column=2, value=coordinate).data_type = "s"
+        cell = sheet.cell(row=row, column=3, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"
+
+
 def write_template(path: str | Path, scenario: Scenario | None = None) -> Path:
     """Write the input template, pre-filled with `scenario` (default: the default scenario).
 
@@ -324,7 +396,8 @@ def write_template(path: str | Path, scenario: Scenario | None = None) -> Path:
     if scenario is None:
         from ..data.scenario import load_scenario
         scenario = load_scenario()
-    values, notes = _explicit(scenario)
+    values, notes, defaults = _explicit(scenario)
+    shown: list[tuple[str, str, Any]] = []          # (sheet, cell, value) of every default shown
     first = next(iter(scenario.cases.values()))
     book = Workbook()
     book.properties.created = book.properties.modified = FIXED_TIME
@@ -334,12 +407,13 @@ def write_template(path: str | Path, scenario: Scenario | None = None) -> Path:
     sheets = {name: book.create_sheet(name) for name in (*INPUT_SHEETS, "Lists")}
     lists = _lists_sheet(sheets["Lists"], scenario.catalog)
     sheets["Lists"].sheet_state = "hidden"
-    _scenario_sheet(sheets["Scenario"], scenario, values, notes, lists)
+    _scenario_sheet(sheets["Scenario"], scenario, values, notes, lists, defaults, shown)
     _table_sheet(sheets["Region"], "code", "regions", REGION_FIELDS, list(first.regions),
-                 values, notes, lists, unit_columns=True)
+                 values, notes, lists, True, defaults, shown)
     _table_sheet(sheets["Use cases"], "id", "use_cases", USE_CASE_FIELDS, list(first.use_cases),
-                 values, notes, lists, unit_columns=False)
-    _options_sheet(sheets["Options"], scenario, values, notes, lists)
+                 values, notes, lists, False, defaults, shown)
+    _options_sheet(sheets["Options"], scenario, values, notes, lists, defaults, shown)
+    _defaults_sheet(book.create_sheet(DEFAULTS_SHEET), shown)
     for sheet in sheets.values():
         for cell in sheet[1]:
             cell.alignment = Alignment(vertical="top")

@@ -41,6 +41,12 @@ def is_template(path: str | Path) -> bool:
 
 # --- the fields, read off the pydantic models ----------------------------------------------
 
+DEFAULTS_SHEET = "Defaults"
+"""The hidden sheet listing the library defaults the template shows, by cell."""
+BOOLEAN_KEYS = ("enabled", "access_agreement", "country_adoption")
+"""Text inputs that are TRUE or FALSE (a drop-down in the template)."""
+
+
 @dataclass(frozen=True)
 class InputField:
     """One input: its key path (below its sheet's prefix), kind, unit and allowed values."""

@@ -20,6 +20,7 @@ from ..errors import InputError
 from .models import Scenario
 from .overrides import Override, apply_overrides
 from .template_layout import (
+    DEFAULTS_SHEET,
     INPUT_SHEETS,
     OPTION_FIELDS,
     REGION_FIELDS,
@@ -69,6 +70,26 @@ class _Reader:
         self.source, self.book = source, book
         self.lines: dict[tuple, str] = {}   # key path -> "Sheet!Cell", as YAML lines are kept
         self.cells: dict[str, dict[tuple[int, int], Any]] = {}
+        self.defaults = self._defaults()
+
+    def _defaults(self) -> dict[tuple[str, str], Any]:
+        """The library defaults the template showed, by (sheet, cell) (its hidden Defaults
+        sheet; none in an older template): a cell still holding its default reads as blank."""
+        if DEFAULTS_SHEET not in self.book.sheetnames:
+            return {}
+        found = {}
+        for row in self.book[DEFAULTS_SHEET].iter_rows(min_row=2, max_col=3, values_only=True):
+            if len(row) == 3 and isinstance(row[0], str) and isinstance(row[1], str) and row[2] is not None:
+                found[row[0], row[1].upper()] = row[2]
+        return found
+
+    def _is_default(self, sheet: str, row: int, column: int, value: Any) -> bool:
+        default = self.defaults.get((sheet, f"{get_column_letter(column)}{row}"))
+        if default is None or isinstance(value, bool) != isinstance(default, bool):
+            return False
+        if isinstance(value, (int, float)) and isinstance(default, (int, float)):
+            return float(value) == float(default)
+        return str(value).strip() == str(default).strip()
 
     def sheet(self, name: str) -> dict[tuple[int, int], Any]:
         """The non-empty cells of a sheet by (row, column)."""
@@ -103,6 +124,8 @@ class _Reader:
             value = value.strip()
             if not value:
                 return None
+        if self._is_default(sheet, row, column, value):
+            return None                      # unchanged: the library's value, with its source
         if field.kind in ("number", "integer"):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 unit = f" in {field.unit}" if field.kind == "number" and field.unit else ""
