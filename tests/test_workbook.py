@@ -100,3 +100,27 @@ def test_numbers_are_formatted_for_reading(workbook):
             assert cell.number_format.startswith("#,##0"), (row[0].value, cell.number_format)
         elif isinstance(cell.value, float) and 0 < abs(cell.value) < 1:
             assert "0.0" in cell.number_format or "E" in cell.number_format, (row[0].value, cell.number_format)
+
+
+def test_the_method_sheet_stands_alone(workbook, default_scenario):
+    """The equations and the calibration table are in the file; nothing points to a file the
+    analyst does not have."""
+    from capacity.io.export.workbook import EQUATIONS
+    from capacity.model.calibrate import fit
+    sheet = load_workbook(workbook)["Method"]
+    rows = list(sheet.iter_rows(values_only=True))
+    texts = [v for row in rows for v in row if isinstance(v, str)]
+    ours = ("docs/methodology", "docs/scenario", "calibration-notes.md", "see README")
+    assert not any(name in t for t in texts for name in ours)      # (sources may cite their own docs)
+    for _, quantity, equation, _ in EQUATIONS:
+        assert equation in texts and quantity in texts
+    assert any("CRF = r (1 + r)^n" in t for t in texts)
+    header = next(i for i, row in enumerate(rows) if row[0] == "measurement")
+    table = [row for row in rows[header + 1:] if row[0]]
+    measured = fit(default_scenario.catalog, stored=True).measurements
+    assert [row[0] for row in table] == measured["id"].tolist()
+    for row, record in zip(table, measured.itertuples(index=False)):
+        assert row[6] == record.measured_output_tokens_per_s_per_gpu
+        if record.usable:
+            assert row[7] == record.modelled_output_tokens_per_s_per_gpu and row[10] == "yes"
+            assert abs(row[8]) <= 25.0                  # every fitted measurement within 25 %

@@ -153,6 +153,8 @@ def set_up_printing(book, title: str) -> None:
         sheet.oddFooter.right.text = "page &P of &N"
         if sheet.max_row > 1:
             sheet.print_title_rows = "1:1"
+    if "Chart data" in book.sheetnames:                            # a short table: one page
+        book["Chart data"].page_setup.fitToHeight = 1
 
 
 def _years(results: pd.DataFrame) -> list[int]:
@@ -284,10 +286,13 @@ def _summary_charts(sheet, data_sheet, plan, top: int) -> None:
     years = _years(mine)
     block = 1
     money, factor = money_unit(mine[mine["variable"] == "Cost|Total"]["value"].to_numpy())
-    charts = [("Cost|Total", "Cost per year by option", f"{money} per year", LineChart, factor, "#,##0.0"),
-              ("Power|Facility", "Facility power on national soil by option", "MW", BarChart, 1.0, "#,##0"),
-              ("Grid|Share of consumption", "Share of national electricity by option", "share of national "
+    charts = [("Cost|Total", "Cost per year", f"{money} per year", LineChart, factor, "#,##0.0"),
+              ("Power|Facility", "Facility power on national soil", "MW", BarChart, 1.0, "#,##0"),
+              ("Grid|Share of consumption", "Share of national electricity", "share of national "
                "electricity", LineChart, 0.01, "0.0%")]
+    _put(sheet, top, 1, f"By option, {first['scenario']}, {first['region']} (data on the Chart data sheet)",
+         bold=True).font = Font(bold=True, size=12)
+    top += 1
     row = 1
     _put(data_sheet, row, block, f"Data of the Summary's charts: scenario {first['scenario']}, region {first['region']}", bold=True)
     for place, (variable, title, axis, kind, scale, fmt) in enumerate(charts):
@@ -302,17 +307,18 @@ def _summary_charts(sheet, data_sheet, plan, top: int) -> None:
         chart = kind()
         if kind is BarChart:
             chart.type = "col"
-        chart.title = f"{title} ({first['scenario']}, {first['region']})"
+        chart.title = title
         chart.y_axis.title = axis
         chart.y_axis.number_format = fmt
         chart.x_axis.title = "year"
         chart.x_axis.delete = chart.y_axis.delete = False       # show both axes in every reader
         chart.legend.position = "b"
-        chart.height, chart.width = 7.5, 16
+        chart.height, chart.width = 9.0, 9.5
         chart.add_data(Reference(data_sheet, min_col=block + 1, max_col=block + len(options), min_row=row,
                                  max_row=row + len(years)), titles_from_data=True)
         chart.set_categories(Reference(data_sheet, min_col=block, min_row=row + 1, max_row=row + len(years)))
-        sheet.add_chart(chart, f"A{top + 1 + 16 * place}")
+        # the three side by side under the tables (columns A, D and G start 0, 10 and 21 cm in)
+        sheet.add_chart(chart, f"{'ADG'[place]}{top + 1}")
         row += len(years) + 1
     _widths(data_sheet, {block: 24, **{block + i: 20 for i in range(1, len(plan.options) + 1)}})
 
@@ -471,9 +477,9 @@ METHOD = [
     "occupational group) x adoption (moved by the country's AI user share) x requests per active "
     "day (working days for work, every day for the citizen assistant) x tokens per request "
     "(growing yearly); peak token rate = an active day's mean rate x peak-to-average.",
-    "Throughput per GPU: calibrated roofline of continuous batching (dense layers, routed experts "
+    "Throughput per GPU: a roofline model of continuous batching (dense layers, routed experts "
     "and attention each bound by memory bandwidth or compute; batch limited by KV-cache memory, "
-    "engine limits and the latency target); see docs/methodology.md.",
+    "engine limits and the latency target), calibrated on the published measurements below.",
     "GPUs = ceil(peak GPU-seconds per second / utilisation / replica) x (1 + redundancy), "
     "rounded to servers; the domestic fleet buys vintages that retire and are replaced.",
     "IT power = GPUs x board power x server overhead x (idle + (1 - idle) x busy share); "
@@ -489,14 +495,90 @@ METHOD = [
     "no route serves is Demand|Unserved.",
 ]
 
+EQUATIONS = [  # stage, quantity, equation, reference
+    ("demand", "potential users N", "N = base x share (base: population, online population, employed "
+     "persons, or an ISCO-08 group of them), or a given count", "ILO ISCO-08; countries.csv"),
+    ("demand", "adoption a(y)", "a(y) = s / (1 + exp(-k (y - y0))), or a year table interpolated; a "
+     "country with AI user share u: y0' = 2025 + ln(s / A' - 1) / k, A' = min(u / u_ref x a(2025), 0.99 s)",
+     "logistic diffusion; reference_ai_user_share"),
+    ("demand", "requests R [1/yr]", "R = N x a(y) x requests per user per active day x active days a year", ""),
+    ("demand", "tokens per request", "I(y) = I0 (1 + g)^min(y - first year, growth years); output O(y) "
+     "likewise (visible output + reasoning)", "IEA, Energy and AI (2025): growth years"),
+    ("demand", "tokens [token/yr]", "T_in = R I, T_out = R O; frontier tier share f, open tier 1 - f", ""),
+    ("demand", "peak output rate [token/s]", "T_out / active days / 86,400 s x peak-to-average", ""),
+    ("throughput", "step time t_step [s]", "L tau + max(W_dense / BWe, n_tok 2 N_dense / Fe) + max(W_exp "
+     "rho(n_tok) / BWe, n_tok 2 N_exp,act / (Fe eta_moe)) + max(B KV(ctx) / BWe, attention FLOP / F_bf16,e); "
+     "BWe = k BW eta_bw, Fe = k F eta_F; n_tok = B (1 + (1 - c) I / O), ctx = I + O / 2, "
+     "rho(n) = 1 - (1 - e / E)^n", "Williams et al., Roofline, CACM 2009; Pope et al., MLSys 2023; "
+     "Agrawal et al., Sarathi-Serve, OSDI 2024"),
+    ("throughput", "batch B and throughput", "B: the largest batch whose KV cache fits k HBM u - W, within the "
+     "engine's limits and the time-per-output-token target; throughput = B / t_step / k [token/s/GPU]; "
+     "k: the tensor-parallel size in one scale-up domain that maximises it", "Kwon et al., PagedAttention, SOSP 2023"),
+    ("fleet", "GPUs", "replicas = ceil(peak GPU load / utilisation / k); replicas = ceil(replicas (1 + redundancy)); "
+     "GPUs = ceil(replicas k / GPUs per server) x GPUs per server", ""),
+    ("fleet", "domestic vintages", "bought P[y] = sum_j dC[y - j life] (increments and replacements), in the "
+     "generation of the year; arrival = first year + ceil(max(build lead time, grid lead time))", ""),
+    ("power", "IT power [W]", "GPUs x board power x server overhead x (idle + (1 - idle) x busy share)",
+     "Barroso, Hoelzle & Ranganathan, The Datacenter as a Computer, 3rd ed., 2018"),
+    ("power", "facility, energy, grid", "facility = IT x PUE; energy = facility power at the mean load x "
+     "365.25 d; share of electricity = energy / national consumption; of the peak = facility / national peak; "
+     "CO2 = energy x grid intensity", "The Green Grid, PUE, 2007"),
+    ("cost", "API [USD/yr]", "max(T_in ((1 - c) p_in + c p_cached) + T_out p_out, owner's cost of the "
+     "offshore fleet x (1 + markup)); prices x (1 + trend)^(year - price year)", "api_products.csv"),
+    ("cost", "rent [USD/yr]", "(B x reserved + (G - B) x G_mean / G_peak x on-demand) x 8,766 h; rent >= "
+     "(1 + m) ((S (CRF(r, n_s) + o_s) + W F (CRF(r, n_f) + o_f)) / 8,766 h + W PUE p_e)", "gpus.csv rental_price"),
+    ("cost", "capital recovery factor", "CRF = r (1 + r)^n / ((1 + r)^n - 1)", "NREL/TP-462-5173, 1995"),
+    ("cost", "buildout [USD/yr]", "sum over servers, facility and grid of CRF x capital standing + O&M x "
+     "capital standing + energy x national electricity price", "Epoch AI 1 GW GB200 cost model (O&M)"),
+    ("cost", "per million tokens, NPV", "Cost|Total / Demand|Tokens x 10^6; NPV = sum_y Cost|Total (1 + r)^-(y - first year)", ""),
+    ("robustness", "regret", "full cost = PV(cost) + PV(unserved tokens x value of unserved demand); regret = "
+     "full cost - the lowest in the (worldview, shock) cell; choice = the least largest regret", "Savage, 1951"),
+]
+
+
+METHOD_WIDTHS = {1: 30, 2: 24, 3: 14, 4: 18, 5: 10, 6: 16, 7: 11, 8: 11, 9: 9, 10: 18, 11: 11, 12: 60}
+"""The Method sheet's columns: the calibration table's, under which the text spans merged cells."""
+
+
+def _text(sheet, row: int, first: int, last: int, text: str, bold: bool = False) -> None:
+    """`text` wrapped across columns `first`..`last` of `row`, the row tall enough for it."""
+    cell = _put(sheet, row, first, text, bold=bold)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    if last > first:
+        sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+    width = sum(METHOD_WIDTHS[c] for c in range(first, last + 1))
+    lines = -(-len(text) // max(int(width * 1.1), 1))
+    current = sheet.row_dimensions[row].height or 15.0
+    sheet.row_dimensions[row].height = max(current, 15.0 * max(lines, 1))
+
 
 def _method(sheet, plan) -> None:
+    """The method inside the workbook: the chain in brief, its equations with references, the
+    versions, what in this run lies outside the calibration or beyond plausibility, and the
+    calibration of the throughput model against every published measurement."""
     from ... import __version__
     from ...data.paths import assumptions_dir
-    _put(sheet, 1, 1, "Method in brief", bold=True).font = TITLE_FONT
-    for row, line in enumerate(METHOD, start=3):
-        _put(sheet, row, 1, line)
-    row = len(METHOD) + 4
+    from ...model.calibrate import fit
+    last = len(METHOD_WIDTHS)
+    _put(sheet, 1, 1, "Method: how the numbers are made", bold=True).font = TITLE_FONT
+    row = 3
+    for line in METHOD:
+        _text(sheet, row, 1, last, line)
+        row += 1
+    row += 1
+    _put(sheet, row, 1, "Equations", bold=True).font = Font(bold=True, size=12)
+    row += 1
+    _header(sheet, row, ["stage", "quantity", "equation"])
+    _header(sheet, row, ["reference"], start=11)
+    sheet.merge_cells(start_row=row, start_column=3, end_row=row, end_column=10)
+    sheet.merge_cells(start_row=row, start_column=11, end_row=row, end_column=12)
+    for stage, quantity, equation, reference in EQUATIONS:
+        row += 1
+        _text(sheet, row, 1, 1, stage)
+        _text(sheet, row, 2, 2, quantity)
+        _text(sheet, row, 3, 10, equation)
+        _text(sheet, row, 11, 12, reference)
+    row += 2
     import hashlib
     files = sorted(assumptions_dir().glob("*.csv"))
     digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in files)).hexdigest()[:12]
@@ -505,41 +587,67 @@ def _method(sheet, plan) -> None:
                          ("assumption library version", f"sha256 {digest} of "
                                                         + ", ".join(p.name for p in files))):
         _put(sheet, row, 1, label, bold=True)
-        _put(sheet, row, 2, value)
+        _text(sheet, row, 2, last, value)
         row += 1
     row += 1
     outside = plan.outside_calibration
     _put(sheet, row, 1, "Outside the calibrated range", bold=True)
-    _put(sheet, row, 2, "none: every request shape, GPU and model family of this run lies within the "
-                        "published measurements the throughput model is fitted on" if outside.empty else
-                        "extrapolated beyond the published measurements the throughput model is fitted "
-                        "on (assumptions/calibration.csv); read these figures with more caution")
-    row += 1
+    _text(sheet, row, 2, last, "none: every request shape, GPU and model family of this run lies within the "
+                               "published measurements the throughput model is fitted on" if outside.empty else
+                               "extrapolated beyond the published measurements the throughput model is fitted "
+                               "on (the calibration table below); read these figures with more caution")
     for record in outside.itertuples(index=False):
         row += 1
         _put(sheet, row, 1, record.kind).alignment = Alignment(vertical="top")
         where = (f"options {record.options}" if record.kind in ("prompt length", "output length")
                  else f"options {record.options}; use cases {record.use_cases}")
-        cell = _put(sheet, row, 2, f"{record.item}: {record.found}, from {record.from_year} "
+        _text(sheet, row, 2, last, f"{record.item}: {record.found}, from {record.from_year} "
                                    f"(measured: {record.calibrated}); {where}")
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.row_dimensions[row].height = 15 * -(-len(cell.value) // 110)   # lines of ~110 characters
     row += 2
     flagged = plan.implausible
     _put(sheet, row, 1, "Plausibility", bold=True)
-    _put(sheet, row, 2, "nothing flagged: no option's facility power or electricity exceeds the "
-                        "scenario's shares of the national peak and consumption (plausibility.*; by "
-                        "default the whole peak, and the largest share data centres take in any "
-                        "country, Ireland's)" if flagged.empty
-                        else "beyond what a national grid has carried: read these as stress tests, "
-                             "not plans")
+    _text(sheet, row, 2, last, "nothing flagged: no option's facility power or electricity exceeds the "
+                               "scenario's shares of the national peak and consumption (plausibility.*; by "
+                               "default the whole peak, and the largest share data centres take in any "
+                               "country, Ireland's)" if flagged.empty
+                               else "beyond what a national grid has carried: read these as stress tests, "
+                                    "not plans")
     for record in flagged.itertuples(index=False):
         row += 1
         _put(sheet, row, 1, f"{record.option} ({record.scenario}, {record.region})")
-        cell = _put(sheet, row, 2, f"from {record.first_year}: {record.check} (up to {record.largest:.0f} %)")
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.row_dimensions[row].height = 15 * -(-len(cell.value) // 110)
-    _widths(sheet, {1: 30, 2: 100})
+        _text(sheet, row, 2, last, f"from {record.first_year}: {record.check} (up to {record.largest:.0f} %)")
+    _calibration_table(sheet, row + 3, fit(plan.scenario.catalog, stored=True))
+    _widths(sheet, METHOD_WIDTHS)
+
+
+def _calibration_table(sheet, row: int, result) -> None:
+    """Every published measurement of assumptions/calibration.csv against the model with the
+    shipped efficiency factors (what `capacity calibrate` shows)."""
+    m = result.measurements
+    _put(sheet, row, 1, "Calibration of the throughput model", bold=True).font = Font(bold=True, size=12)
+    by_engine = ", ".join(f"{e} {v:.3f}" for e, v in result.rms_by_engine().items())
+    _text(sheet, row + 1, 1, len(METHOD_WIDTHS),
+          f"{int(m['usable'].sum())} measurements fitted (the others shown as validation); RMS log error "
+          f"{result.rms_log_error:.3f} ({by_engine}). Output tokens per second per GPU, measured and modelled "
+          "with the efficiency factors the library ships (capacity calibrate).")
+    row += 3
+    _header(sheet, row, ["measurement", "engine", "GPU", "model", "precision", "input / output tokens",
+                         "measured", "modelled", "error %", "bound", "fitted", "source"])
+    for record in m.itertuples(index=False):
+        row += 1
+        shape = (f"{record.input_tokens:,.0f} / {record.output_tokens:,.0f}"
+                 if np.isfinite(record.input_tokens) and np.isfinite(record.output_tokens) else "not published")
+        values = [record.id, record.engine_id, record.gpu, record.model, record.precision, shape,
+                  record.measured_output_tokens_per_s_per_gpu, record.modelled_output_tokens_per_s_per_gpu,
+                  record.error_pct, record.bound, "yes" if record.usable else "validation", record.source]
+        for column, value in enumerate(values, start=1):
+            fmt = "#,##0" if column in (7, 8) else ("+0.0;-0.0;0.0" if column == 9 else None)
+            cell = _put(sheet, row, column, value, fmt)
+            if column in (1, 12):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if column == 12 and isinstance(record.url, str) and record.url.startswith("https://"):
+                cell.hyperlink, cell.style = record.url, "Hyperlink"
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def robustness_sheet(sheet, result) -> None:
