@@ -138,6 +138,18 @@ def fit_columns(book, most: float = 60.0) -> None:
                 dimension.width = min(max(length, dimension.width or 0.0), max(most, length))
 
 
+def _last_printed_row(sheet) -> int:
+    """The last row with a value or under a chart (a chart of height h cm covers about 2 h
+    rows of the default 15-point height)."""
+    from openpyxl.utils.cell import coordinate_from_string
+    last = max(sheet.max_row, 1)
+    for chart in sheet._charts:
+        if isinstance(chart.anchor, str):
+            _, row = coordinate_from_string(chart.anchor)
+            last = max(last, row + int(np.ceil(chart.height * 2)) + 1)
+    return last
+
+
 def set_up_printing(book, title: str) -> None:
     """Every sheet prints landscape on A4, fitted to the page width (as many pages down as it
     needs), with the scenario, the sheet and the page number in the header and footer, and
@@ -153,6 +165,11 @@ def set_up_printing(book, title: str) -> None:
         sheet.oddFooter.right.text = "page &P of &N"
         if sheet.max_row > 1:
             sheet.print_title_rows = "1:1"
+        if not sheet.print_area:
+            sheet.print_area = f"A1:{get_column_letter(max(sheet.max_column, 1))}{_last_printed_row(sheet)}"
+        frozen = sheet.freeze_panes
+        if frozen and not frozen.startswith("A"):                 # the label columns on every page
+            sheet.print_title_cols = f"A:{get_column_letter(sheet[frozen].column - 1)}"
     if "Chart data" in book.sheetnames:                            # a short table: one page
         book["Chart data"].page_setup.fitToHeight = 1
 
@@ -290,6 +307,8 @@ def _summary_charts(sheet, data_sheet, plan, top: int) -> None:
               ("Power|Facility", "Facility power on national soil", "MW", BarChart, 1.0, "#,##0"),
               ("Grid|Share of consumption", "Share of national electricity", "share of national "
                "electricity", LineChart, 0.01, "0.0%")]
+    from openpyxl.worksheet.pagebreak import Break
+    sheet.row_breaks.append(Break(id=top - 1))                 # the charts start a printed page
     _put(sheet, top, 1, f"By option, {first['scenario']}, {first['region']} (data on the Chart data sheet)",
          bold=True).font = Font(bold=True, size=12)
     top += 1
@@ -536,7 +555,7 @@ EQUATIONS = [  # stage, quantity, equation, reference
 ]
 
 
-METHOD_WIDTHS = {1: 30, 2: 24, 3: 14, 4: 18, 5: 10, 6: 16, 7: 11, 8: 11, 9: 9, 10: 18, 11: 11, 12: 60}
+METHOD_WIDTHS = {1: 46, 2: 24, 3: 14, 4: 18, 5: 10, 6: 16, 7: 11, 8: 11, 9: 9, 10: 18, 11: 11, 12: 60}
 """The Method sheet's columns: the calibration table's, under which the text spans merged cells."""
 
 
@@ -618,6 +637,7 @@ def _method(sheet, plan) -> None:
         _text(sheet, row, 2, last, f"from {record.first_year}: {record.check} (up to {record.largest:.0f} %)")
     _calibration_table(sheet, row + 3, fit(plan.scenario.catalog, stored=True))
     _widths(sheet, METHOD_WIDTHS)
+    sheet.print_area = f"A1:L{sheet.max_row}"   # long source names are clipped at the page, not printed on
 
 
 def _calibration_table(sheet, row: int, result) -> None:
@@ -643,11 +663,8 @@ def _calibration_table(sheet, row: int, result) -> None:
         for column, value in enumerate(values, start=1):
             fmt = "#,##0" if column in (7, 8) else ("+0.0;-0.0;0.0" if column == 9 else None)
             cell = _put(sheet, row, column, value, fmt)
-            if column in (1, 12):
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
             if column == 12 and isinstance(record.url, str) and record.url.startswith("https://"):
-                cell.hyperlink, cell.style = record.url, "Hyperlink"
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.hyperlink, cell.style = record.url, "Hyperlink"     # one line a measurement
 
 
 def robustness_sheet(sheet, result) -> None:
