@@ -240,7 +240,7 @@ def _summary(sheet, plan) -> None:
         _put(sheet, row, 1, f"Headline figures: {scenario}, {region}", bold=True).font = Font(bold=True, size=12)
         row += 1
         _header(sheet, row, ["figure", "unit", "year", *options, "flag"])
-        sheet.cell(row=row, column=4 + len(options)).alignment = Alignment(vertical="top", indent=1)
+        sheet.cell(row=row, column=4 + len(options)).alignment = Alignment(vertical="top", horizontal="left", indent=2)
         for column in range(3, 4 + len(options)):             # over numbers: aligned as they are
             sheet.cell(row=row, column=column).alignment = Alignment(wrap_text=True, vertical="top",
                                                                      horizontal="right")
