@@ -134,6 +134,9 @@ def read_table(path: Path, table: str) -> list[Row]:
                 low = high = math.nan
             else:
                 value = _checked_number(record["value"], unit_text, spec.unit, where, "value")
+                if table in POSITIVE_TABLES and value <= 0 and parameter not in MAY_BE_ZERO:
+                    raise InputError(where, "column 'value'", repr(record["value"]),
+                                     f"a {table[:-1]} property above 0 ({parameter}: {spec.description})")
                 low = (_checked_number(record["low"], unit_text, spec.unit, where, "low")
                        if record.get("low") else math.nan)
                 high = (_checked_number(record["high"], unit_text, spec.unit, where, "high")
@@ -154,12 +157,21 @@ def _checked_number(text: str, unit_text: str, spec_unit: str, where: str, colum
     try:
         number = float(text)
     except ValueError:
-        raise InputError(where, f"column {column!r}", repr(text), "a number") from None
+        number = None
+    if number is None or not math.isfinite(number):
+        raise InputError(where, f"column {column!r}", repr(text),
+                         "a number (finite, with a point for decimals: 0.15, 1200, 1.5e6)") from None
     try:
         return to_magnitude(f"{number!r} {unit_text}" if unit_text else number, spec_unit)
     except ValueError:
         raise InputError(where, "column 'unit'", repr(unit_text) if unit_text else "no unit",
                          f"a unit of {describe_unit(spec_unit)}") from None
+
+
+POSITIVE_TABLES = ("gpus", "models")
+"""Tables of physical properties (capacities, bandwidths, powers, sizes, prices): every number > 0."""
+MAY_BE_ZERO = ("shared_experts",)
+"""Their parameters that may be 0 (a model without shared experts)."""
 
 
 @dataclass

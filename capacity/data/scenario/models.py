@@ -35,8 +35,10 @@ def Q(display: str, canonical: str | None = None, **constraints: Any):  # noqa: 
         try:
             return to_magnitude(value, canonical, default_unit=display)
         except ValueError as exc:
+            found, _, expected = str(exc).partition("; expected ")
+            if not expected.startswith("a quantity in ") or ": " in expected:   # how it is written: as said
+                raise
             # say what the analyst writes ("ms"), not the canonical unit kept inside ("s")
-            found, _, _ = str(exc).partition("; expected ")
             raise ValueError(f"{found}; expected a quantity in {describe_unit(display)}") from None
 
     return Annotated[float, BeforeValidator(parse), Field(**constraints),
@@ -45,7 +47,7 @@ def Q(display: str, canonical: str | None = None, **constraints: Any):  # noqa: 
 
 Fraction = Q("", ge=0.0, le=1.0)
 Count = Q("", ge=0.0)
-Rate = Q("1/yr")  # a yearly change, e.g. -0.3 for -30 %/yr
+Rate = Q("1/yr", gt=-1.0)  # a yearly change, e.g. -0.3 for -30 %/yr: above -100 %/yr
 
 
 class Strict(BaseModel):

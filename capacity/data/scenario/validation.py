@@ -97,8 +97,11 @@ def _format_error(error: dict, source: str, lines: dict[tuple, int], variant_pre
         return InputError(where, key, found_text.removeprefix("found "), expected or None)
     _, unit = _expected_for(Case, loc)
     unit_text = f" {unit}" if unit else ""
-    return InputError(where, key, repr(found) if not isinstance(found, dict) else "a mapping",
-                      readable_constraint(message) + unit_text)
+    expected = readable_constraint(message) + unit_text
+    if unit == "1/yr" and isinstance(found, (int, float)) and found <= -1:
+        expected += (" (a yearly change is a fraction a year: -0.4, or '-40 %/yr', for -40 %/yr; "
+                     "-1 would mean everything gone in a year)")
+    return InputError(where, key, repr(found) if not isinstance(found, dict) else "a mapping", expected)
 
 
 def readable_constraint(message: str) -> str:
