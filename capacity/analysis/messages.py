@@ -83,18 +83,16 @@ def key_messages(plan, prefixed: bool | None = None) -> list[Message]:
     out: list[Message] = []
     series = list(dict.fromkeys(zip(results["scenario"], results["region"])))
     label_series = len(series) > 1 if prefixed is None else prefixed
+    flags = plan.implausible
     for scenario, region in series:
         data = results[(results["scenario"] == scenario) & (results["region"] == region)]
-        wide = data.pivot_table(index=["variable", "option"], columns="year", values="value", sort=False)
+        wide = data.set_index(["variable", "option", "year"])["value"].to_dict()
         options = [o for o in plan.options if o in set(data["option"])]
         years = sorted(int(y) for y in data["year"].unique())
         prefix = f"{scenario}, {region}: " if label_series else ""
 
         def value(variable: str, option: str, year: int) -> float:
-            try:
-                return float(wide.loc[(variable, option), year])
-            except KeyError:
-                return math.nan
+            return float(wide.get((variable, option, year), math.nan))
 
         for year in picked_years(years):
             costs = pd.Series({o: value("Cost|Total", o, year) for o in options}).dropna()
@@ -178,7 +176,6 @@ def key_messages(plan, prefixed: bool | None = None) -> list[Message]:
             out.append(Message("limits", scenario, region,
                                f"{prefix}No limit binds and every option serves all demand.", {}))
 
-        flags = plan.implausible
         for flag in flags[(flags["scenario"] == scenario) & (flags["region"] == region)].itertuples(index=False):
             out.append(Message("implausible", scenario, region,
                                f"{prefix}Implausible: {flag.option} from {flag.first_year}: {flag.check}, "

@@ -29,7 +29,7 @@ from ..data.catalog import Catalog, default_catalog
 from ..data.errors import InputError
 from ..data.paths import assumptions_dir, inside_package
 from .lookup import (ENGINES, EFFICIENCY_COLUMNS, FACTOR_ARGUMENTS, PRECISION_CODES, Tables,
-                     build_tables, efficiency_id, model_on_gpu, resolve_efficiency,
+                     build_tables, efficiency_id, tables_for, model_on_gpu, resolve_efficiency,
                      serving_arguments, tables_with)
 from .stages.throughput import Throughput, serving_throughput
 
@@ -225,7 +225,27 @@ def fit(catalog: Catalog | None = None, path: Path | None = None, sweeps: int = 
         factors = efficiency.reindex(columns=COLUMNS).astype(float)
     else:
         factors = _fit_factors(fit_rows, tables, usable_hbm, groups, informed_by, sweeps)
-    result = _with_factors(tables, factors)
+    out, rms = _scored(measured, _with_factors(tables, factors), usable_hbm)
+    ids = fit_rows["id"]
+    return Fit(factors=factors, measurements=out, rms_log_error=rms,
+               groups={g: ids[m].tolist() for g, m in groups.items()},
+               informed={g: {c: ids[r].tolist() for c, r in by.items()} for g, by in informed_by.items()})
+
+
+def stored_fit(catalog: Catalog | None = None) -> Fit:
+    """The shipped efficiency factors against every measurement (what `fit(stored=True)`
+    gives, without the fitting groups): the workbook's calibration table."""
+    catalog = catalog or default_catalog()
+    usable_hbm = float(catalog.get("defaults", "fleet", "usable_hbm_fraction").value)
+    factors = catalog.wide("efficiency").reindex(columns=COLUMNS).astype(float)
+    # the catalog's own tables carry these factors already (built once per catalog)
+    out, rms = _scored(read_measurements(), tables_for(catalog), usable_hbm)
+    return Fit(factors=factors, measurements=out, rms_log_error=rms, groups={})
+
+
+def _scored(measured: pd.DataFrame, result: Tables, usable_hbm: float) -> tuple[pd.DataFrame, float]:
+    """The measurements with the model's throughput under their conditions, its error and
+    bound, and the RMS log error over the fitted ones."""
     complete = (measured[["input_tokens", "output_tokens"]].notna().all(axis=1)
                 & measured["engine_id"].isin(ENGINES))
     prediction = predict(measured.assign(input_tokens=measured["input_tokens"].fillna(1.0),
@@ -239,10 +259,7 @@ def fit(catalog: Catalog | None = None, path: Path | None = None, sweeps: int = 
     out["bound"] = np.where(complete, prediction.bound, "")
     errors = np.log(modelled[measured["usable"]] / measured.loc[measured["usable"],
                     "measured_output_tokens_per_s_per_gpu"].to_numpy(float))
-    ids = fit_rows["id"]
-    return Fit(factors=factors, measurements=out, rms_log_error=float(np.sqrt(np.mean(errors ** 2))),
-               groups={g: ids[m].tolist() for g, m in groups.items()},
-               informed={g: {c: ids[r].tolist() for c, r in by.items()} for g, by in informed_by.items()})
+    return out, float(np.sqrt(np.mean(errors ** 2)))
 
 
 def _fit_factors(rows: pd.DataFrame, tables: Tables, usable_hbm: float, groups: dict,

@@ -10,7 +10,9 @@ Exporters never compute model quantities: everything here is a view of `Plan.res
 
 from __future__ import annotations
 
+import math
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -99,16 +101,25 @@ def write_workbook(plan, path: Path, robustness=None) -> None:
     save_workbook(book, Path(path))
 
 
-def shown_length(value: float, number_format: str) -> int:
-    """Characters `value` takes in `number_format` (thousands separators, decimals, %)."""
+@lru_cache(maxsize=256)
+def _format_parts(number_format: str) -> tuple[bool, int, bool, bool]:
+    """(General, decimals, thousands separators, percent) of an Excel number format."""
     fmt = number_format.split(";")[0]
     if fmt in ("General", "@", ""):
-        return len(f"{value:.10g}")
+        return True, 0, False, False
     body = fmt.rstrip("%")
     decimals = len(re.sub(r"[^0#]", "", body.split(".")[1])) if "." in body else 0
-    scaled = value * 100 if fmt.endswith("%") else value
-    text = f"{scaled:,.{decimals}f}" if "," in body else f"{scaled:.{decimals}f}"
-    return len(text) + fmt.endswith("%")
+    return False, decimals, "," in body, fmt.endswith("%")
+
+
+def shown_length(value: float, number_format: str) -> int:
+    """Characters `value` takes in `number_format` (thousands separators, decimals, %)."""
+    general, decimals, comma, percent = _format_parts(number_format)
+    if general:
+        return len(f"{value:.10g}")
+    scaled = value * 100 if percent else value
+    text = f"{scaled:,.{decimals}f}" if comma else f"{scaled:.{decimals}f}"
+    return len(text) + percent
 
 
 def fit_columns(book, most: float = 60.0) -> None:
@@ -117,21 +128,22 @@ def fit_columns(book, most: float = 60.0) -> None:
     for sheet in book.worksheets:
         merged = {cell for block in sheet.merged_cells.ranges for cell in block.cells}
         needed: dict[int, float] = {}
-        for row in sheet.iter_rows():
-            for cell in row:
-                value = cell.value
-                if value is None or isinstance(value, bool) or (cell.row, cell.column) in merged:
-                    continue
-                if isinstance(value, (int, float)) and np.isfinite(value):
+        for cell in list(sheet._cells.values()):           # the written cells only, none created
+            value = cell.value
+            if value is None or isinstance(value, bool) or (cell.row, cell.column) in merged:
+                continue
+            if isinstance(value, (int, float)):
+                if math.isfinite(value):
                     length = shown_length(float(value), cell.number_format) + 2
                     needed[cell.column] = max(needed.get(cell.column, 0.0), float(length))
-                elif isinstance(value, str) and not cell.alignment.wrap_text and not value.startswith("="):
-                    right = sheet._cells.get((cell.row, cell.column + 1))   # no new empty cell
-                    right = None if right is None else right.value
-                    width = sheet.column_dimensions[get_column_letter(cell.column)].width or 8.43
-                    if right is not None and len(value) > width:
-                        cell.alignment = Alignment(wrap_text=True, vertical="top",
-                                                   horizontal=cell.alignment.horizontal)
+            elif isinstance(value, str) and len(value) > 8 and not value.startswith("="):
+                right = sheet._cells.get((cell.row, cell.column + 1))   # no new empty cell
+                if right is None or right.value is None:
+                    continue
+                width = sheet.column_dimensions[get_column_letter(cell.column)].width or 8.43
+                if len(value) > width and not cell.alignment.wrap_text:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top",
+                                               horizontal=cell.alignment.horizontal)
         for column, length in needed.items():
             dimension = sheet.column_dimensions[get_column_letter(column)]
             if (dimension.width or 8.43) < length:
@@ -235,8 +247,7 @@ def _summary(sheet, plan) -> None:
         data = results[(results["scenario"] == scenario) & (results["region"] == region)]
         years = picked_years(sorted(int(y) for y in data["year"].unique()))
         options = [o for o in plan.options if o in set(data["option"])]
-        wide = data[data["year"].isin(years)].pivot_table(
-            index=["variable", "year"], columns="option", values="value", sort=False)
+        wide = data[data["year"].isin(years)].set_index(["variable", "year", "option"])["value"].to_dict()
         _put(sheet, row, 1, f"Headline figures: {scenario}, {region}", bold=True).font = Font(bold=True, size=12)
         row += 1
         _header(sheet, row, ["figure", "unit", "year", *options, "flag"])
@@ -245,9 +256,9 @@ def _summary(sheet, plan) -> None:
             sheet.cell(row=row, column=column).alignment = Alignment(wrap_text=True, vertical="top",
                                                                      horizontal="right")
         mine = flags[(flags["scenario"] == scenario) & (flags["region"] == region)]
+        thresholds = {(f.option, f.variable): (float(f.threshold), f.check) for f in mine.itertuples(index=False)}
         for variable, label, shown in SUMMARY_ROWS:
-            values = [wide.loc[(variable, y), o] if (variable, y) in wide.index and o in wide.columns
-                      else np.nan for y in years for o in options]
+            values = [wide.get((variable, y, o), np.nan) for y in years for o in options]
             unit, factor, fmt = _shown(variable, shown, values)
             for year in years:
                 row += 1
@@ -257,12 +268,12 @@ def _summary(sheet, plan) -> None:
                 _put(sheet, row, 3, int(year), "0")
                 reasons = []
                 for column, option in enumerate(options, start=4):
-                    value = wide.loc[(variable, year), option] if (variable, year) in wide.index else np.nan
+                    value = wide.get((variable, year, option), np.nan)
                     cell = _put(sheet, row, column, float(value) * factor, fmt)
-                    over = mine[(mine["option"] == option) & (mine["variable"] == variable)]
-                    if len(over) and float(value) > float(over["threshold"].iloc[0]):
+                    threshold, check = thresholds.get((option, variable), (np.inf, ""))
+                    if float(value) > threshold:
                         cell.fill, cell.font = FLAG_FILL, FLAG_FONT
-                        reasons.append(f"{option}: {over['check'].iloc[0]}")
+                        reasons.append(f"{option}: {check}")
                 if reasons:
                     flag = _put(sheet, row, 4 + len(options), "; ".join(reasons))
                     flag.font = FLAG_FONT
@@ -355,7 +366,7 @@ def _comparison(sheet, plan) -> None:
         years = _years(data)
         _header(sheet, row, ["scenario", "region", "variable", "option", "unit"]
                 + [int(y) for y in years] + [""] * (horizon - len(years)))
-        wide = data.pivot_table(index=["variable", "option"], columns="year", values="value")
+        wide = data.set_index(["variable", "option", "year"])["value"].to_dict()   # one look-up a cell
         options = [option for option in plan.options if option in set(data["option"])]
         for variable in REQUIRED_VARIABLES:
             for option in options:
@@ -364,7 +375,7 @@ def _comparison(sheet, plan) -> None:
                 for column, value in enumerate((scenario, region, variable, option, unit), start=1):
                     _put(sheet, row, column, value)
                 for offset, year in enumerate(years):
-                    _put(sheet, row, 6 + offset, float(wide.loc[(variable, option), year]) * factor,
+                    _put(sheet, row, 6 + offset, float(wide.get((variable, option, year), np.nan)) * factor,
                          number_format(unit))
         row += 2
     _widths(sheet, {1: 12, 2: 8, 3: 28, 4: 20, 5: 10, **{6 + i: 20 for i in range(horizon)}})
@@ -577,7 +588,7 @@ def _method(sheet, plan) -> None:
     calibration of the throughput model against every published measurement."""
     from ... import __version__
     from ...data.paths import assumptions_dir
-    from ...model.calibrate import fit
+    from ...model.calibrate import stored_fit
     last = len(METHOD_WIDTHS)
     _put(sheet, 1, 1, "Method: how the numbers are made", bold=True).font = TITLE_FONT
     row = 3
@@ -635,7 +646,7 @@ def _method(sheet, plan) -> None:
         row += 1
         _put(sheet, row, 1, f"{record.option} ({record.scenario}, {record.region})")
         _text(sheet, row, 2, last, f"from {record.first_year}: {record.check} (up to {record.largest:.0f} %)")
-    _calibration_table(sheet, row + 3, fit(plan.scenario.catalog, stored=True))
+    _calibration_table(sheet, row + 3, stored_fit(plan.scenario.catalog))
     _widths(sheet, METHOD_WIDTHS)
     sheet.print_area = f"A1:L{sheet.max_row}"   # long source names are clipped at the page, not printed on
 
