@@ -160,14 +160,13 @@ def key_messages(plan, prefixed: bool | None = None) -> list[Message]:
         binding, unserved_parts = [], []
         for option in options:
             for variable, name in LIMIT_NAMES.items():
-                bound = data[(data["variable"] == variable) & (data["option"] == option) & (data["value"] > 0.5)]
-                if len(bound):
-                    binding.append(f"{name} binds for {option} in {_span(bound['year'])}")
-            share = data[(data["variable"] == "Demand|Unserved|Share") & (data["option"] == option)]
-            worst = share.loc[share["value"].idxmax()] if len(share) and share["value"].max() > UNSERVED_NOTICE else None
-            if worst is not None:
-                unserved_parts.append(f"{option} leaves up to {worst['value']:.0f} % of demand unserved "
-                                      f"({int(worst['year'])})")
+                bound = [y for y in years if value(variable, option, y) > 0.5]
+                if bound:
+                    binding.append(f"{name} binds for {option} in {_span(bound)}")
+            shares = {y: value("Demand|Unserved|Share", option, y) for y in years}
+            worst = max(shares, key=lambda y: (shares[y] if np.isfinite(shares[y]) else -np.inf, -y))
+            if shares[worst] > UNSERVED_NOTICE:
+                unserved_parts.append(f"{option} leaves up to {shares[worst]:.0f} % of demand unserved ({worst})")
         if binding or unserved_parts:
             text = "; ".join(binding + unserved_parts)
             out.append(Message("limits", scenario, region, prefix + text[0].upper() + text[1:] + ".",

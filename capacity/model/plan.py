@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,7 @@ class Plan:
         when nothing does (`capacity.model.coverage`)."""
         return self._coverage()[0]
 
-    @property
+    @cached_property
     def implausible(self) -> pd.DataFrame:
         """Where an option's power or energy goes beyond what a national grid has carried (the
         scenario's `plausibility` thresholds): scenario, region, option, check, the first year,
