@@ -145,9 +145,11 @@ def combined_codes(columns: list) -> tuple[np.ndarray, int]:
     """One code per row for its combination of values in `columns` (anything `codes_of`
     reads), codes ``0..count-1`` in order of first appearance, and ``count``. The columns'
     codes combine as digits of one integer key."""
-    key, size = np.zeros(len(codes_of(columns[0])[0]), dtype=np.int64), 1
+    key, size = None, 1
     for column in columns:
         codes, count = codes_of(column)
+        if key is None:
+            key = np.zeros(len(codes), dtype=np.int64)
         if size * count >= 2**62:                      # keep the key in int64
             key, uniques = pd.factorize(key)
             size = len(uniques)
