@@ -46,10 +46,15 @@ class _Progress:
             self.timer.cancel()
 
 
-def _load_and_run(scenario, files, overrides):
+def _load_and_run(scenario, files, overrides, output=None):
+    """Load SCENARIO, check that `output` may be written (not one of the inputs just read, not a
+    device), then run it."""
     from .data.scenario import load_scenario
     from .model.plan import run as run_plan
     loaded = load_scenario(scenario, overrides=list(overrides), assumptions=files)
+    if output is not None and output != "-":
+        from .io.export.files import checked_destination
+        checked_destination(output)
     with _Progress(f"running {loaded.name} ({len(loaded.cases)} scenario"
                    f"{'s' if len(loaded.cases) != 1 else ''})"):
         plan = run_plan(loaded)
@@ -62,11 +67,18 @@ def _load_and_run(scenario, files, overrides):
 class _Group(click.Group):
     def invoke(self, ctx):
         from .data.errors import CapacityError
+        from .data.reading import forget_inputs
+        from .io.export.files import install_signal_handlers
+        forget_inputs()                 # an output may not replace a file this command reads
+        install_signal_handlers()       # SIGTERM/SIGHUP remove temporary files, then exit
         try:
             return super().invoke(ctx)
         except CapacityError as exc:
             click.echo(f"capacity: error: {exc}", err=True)
             ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("capacity: interrupted; nothing was written", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -140,13 +152,14 @@ def run(scenario: str | None, output: str | None, fmt: str | None, files: tuple[
         raise click.UsageError(f"--csv-sep and --decimal shape CSV output; this writes {fmt}")
     from .io.export.tabular import csv_convention
     csv_convention(csv_sep, decimal)                  # a bad pair is refused before the run
-    loaded, plan = _load_and_run(scenario, files, overrides)
+    loaded, plan = _load_and_run(scenario, files, overrides, output)
     if draws:
         from .analysis.uncertainty import monte_carlo
         with _Progress(f"drawing {draws} times over the sourced ranges"):
             plan.uncertainty = monte_carlo(loaded, draws, seed)
     if output is None:
-        output = "-" if fmt in ("json", "csv", "iamc") else f"{loaded.name}-plan.xlsx"
+        from .io.export.files import safe_file_name
+        output = "-" if fmt in ("json", "csv", "iamc") else safe_file_name(f"{loaded.name}-plan", ".xlsx")
     writers = {"xlsx": plan.to_excel, "json": plan.to_json, "iamc": plan.to_iamc,
                "csv": lambda path=None: plan.to_csv(path, csv_sep, decimal)}
     if with_robustness:
@@ -208,7 +221,7 @@ def check(scenario, required, junit_path, fmt, files, draws, seed, overrides) ->
     from .analysis.checks import evaluate_checks, parse_check, to_json, to_junit, to_text
     from .io.export.files import atomic_write
 
-    loaded, plan = _load_and_run(scenario, files, overrides)
+    loaded, plan = _load_and_run(scenario, files, overrides, junit_path)
     if draws:
         from .analysis.uncertainty import monte_carlo
         with _Progress(f"drawing {draws} times over the sourced ranges"):
@@ -348,7 +361,7 @@ def report(scenario, output, draws, seed, files, overrides) -> None:
     if suffix == ".pdf" and browser is None:
         raise OutputError(f"{output}: cannot print a PDF: no Chromium on this machine (install the "
                           "chromium package, or write -o brief.html and print it from a browser)")
-    loaded, plan = _load_and_run(scenario, files, overrides)
+    loaded, plan = _load_and_run(scenario, files, overrides, output)
     if draws:
         from .analysis.uncertainty import monte_carlo
         with _Progress(f"drawing {draws} times over the sourced ranges"):
@@ -358,7 +371,8 @@ def report(scenario, output, draws, seed, files, overrides) -> None:
         selector = cheapest_output(plan)
         swings = tornado(loaded, selector)
     page = briefing_html(plan, robustness, swings, selector)
-    output = output or f"{loaded.name}-briefing.html"
+    from .io.export.files import safe_file_name
+    output = output or safe_file_name(f"{loaded.name}-briefing", ".html")
     if suffix == ".pdf":
         atomic_write(output, lambda temporary: write_pdf(page, temporary, browser))
     else:

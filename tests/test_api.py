@@ -122,7 +122,7 @@ def test_a_template_through_the_library_gives_the_cli_run_of_it(tmp_path, defaul
 def test_assumption_files_through_the_library_and_the_cli(tmp_path, default_plan):
     quote = tmp_path / "gpus.csv"
     quote.write_text(",".join(c for c in COLUMNS if c != "quality") + "\nh100-sxm,rental_price,2.40,USD/GPU/h,,,Ministry "
-                     "tender,tender 2026/17,2026-10,national quote: three quarters of the library median, above the rent floor\n")
+                     "tender,tender 2026/17,2026-10,\"national quote: three quarters of the library median, above the rent floor\"\n")
     quoted = capacity.run("netherlands", assumptions=quote)
     _assert_same(quoted.results, _cli_results("netherlands", "--assumptions", str(quote)),
                  rtol=SAME_RUN)
@@ -132,7 +132,7 @@ def test_assumption_files_through_the_library_and_the_cli(tmp_path, default_plan
                   "Cost|Total", 2026) == pytest.approx(
         _value(capacity.run("netherlands", rent).results, "hosted-open-weight", "Cost|Total", 2026) * 0.75,
         rel=1e-9)
-    with pytest.raises(capacity.InputError, match="absent/gpus.csv: found a file that cannot be read"):
+    with pytest.raises(capacity.InputError, match="absent/gpus.csv: found no such file"):
         capacity.load_scenario(assumptions=[tmp_path / "absent" / "gpus.csv"])
 
 

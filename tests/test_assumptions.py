@@ -134,7 +134,7 @@ def test_cli_lists_each_rows_quality_and_filters_by_it():
 def test_a_users_file_overrides_a_library_row_without_editing_the_package(tmp_path):
     quote = tmp_path / "gpus.csv"
     quote.write_text(f"{HEADER}\nh100-sxm,rental_price,2.40,USD/GPU/h,,,Ministry tender,"
-                     "tender 2026/17,2026-10,primary,national quote: three quarters of the library median, above the rent floor\n")
+                     "tender 2026/17,2026-10,primary,\"national quote: three quarters of the library median, above the rent floor\"\n")
     scenario = tmp_path / "nl.yaml"
     scenario.write_text((assumptions_dir() / "scenarios" / "netherlands.yaml").read_text()
                         + "\nassumptions: [gpus.csv]\n")

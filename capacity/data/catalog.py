@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +21,7 @@ import pandas as pd
 
 from .errors import InputError
 from .paths import assumptions_dir
+from .reading import MAX_CSV_ROWS, check_file, check_text_value, read_text
 from .schema import TABLES, Parameter, efficiency_id_problem
 from .units import convert, describe_unit, to_magnitude
 
@@ -82,74 +84,92 @@ def _parameter_spec(table: str, row_id: str, parameter: str) -> Parameter | None
 
 
 def read_table(path: Path, table: str) -> list[Row]:
-    """Read and check one long-format CSV assumption table."""
+    """Read and check one long-format CSV assumption table (UTF-8, or Windows-1252 as Excel's
+    plain "CSV" writes it; see `capacity.data.reading`)."""
+    text = read_text(path, "assumption", "an assumption CSV file", windows_1252=True)
+    lines = text.count("\n")
+    if lines > MAX_CSV_ROWS + 1:
+        raise InputError(str(path), None, f"{lines:,} lines",
+                         f"an assumption table of at most {MAX_CSV_ROWS:,} rows")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _read_records(reader, path, table)
+    except csv.Error as exc:
+        raise InputError(f"{path}:{reader.line_num}", None, f"text that is not CSV ({exc})",
+                         "comma-separated values with double quotes around fields that hold "
+                         "commas") from None
+
+
+def _read_records(reader: csv.DictReader, path: Path, table: str) -> list[Row]:
     rows: list[Row] = []
     seen: dict[tuple[str, str], int] = {}
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), None, f"a file that cannot be read ({exc.strerror or exc})",
-                         "a readable assumption CSV file") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or []) and c not in OPTIONAL]
-        if missing:
-            raise InputError(f"{path}:1", "header", ",".join(reader.fieldnames or []),
-                             "the columns " + ",".join(COLUMNS))
-        for record in reader:
-            line = reader.line_num
-            where = f"{path}:{line}"
-            record = {k: (v or "").strip() for k, v in record.items() if k is not None}
-            for column in REQUIRED:
-                if not record.get(column):
-                    raise InputError(where, f"column {column!r}", "an empty cell",
-                                     "a value" if column != "source" else
-                                     "the publisher and title of the source")
-            quality = record.get("quality", "")
-            if "quality" in (reader.fieldnames or []) and quality not in QUALITIES:
-                raise InputError(where, "column 'quality'", repr(quality) if quality else "an empty cell",
-                                 "one of " + ", ".join(QUALITIES))
-            if quality == "estimate" and not record.get("notes", "").lower().startswith("estimate"):
-                raise InputError(where, "column 'notes'", repr(record.get("notes", "")[:40]),
-                                 "an estimate's derivation, starting 'estimate:'")
-            row_id, parameter = record["id"], record["parameter"]
-            spec = _parameter_spec(table, row_id, parameter)
-            if spec is None:
-                known = sorted({k.split(".")[-1] for k in TABLES.get(table, {})})
-                close = difflib.get_close_matches(parameter, known, n=1)
-                raise InputError(where, "column 'parameter'", repr(parameter),
-                                 f"a parameter of table {table!r}",
-                                 f"did you mean {close[0]!r}?" if close else None)
-            if table == "efficiency" and efficiency_id_problem(row_id):
-                raise InputError(where, "column 'id'", repr(row_id),
-                                 "all, an architecture or a GPU id, optionally after an engine "
-                                 "and a slash (vllm/cdna 3)", efficiency_id_problem(row_id))
-            if (row_id, parameter) in seen:
-                raise InputError(where, "columns 'id','parameter'", f"{row_id!r},{parameter!r}",
-                                 f"a unique pair (first defined on line {seen[row_id, parameter]})")
-            seen[row_id, parameter] = line
-            unit_text = record.get("unit", "")
-            if spec.unit is None:
-                value: float | str = record["value"]
-                low = high = math.nan
-            else:
-                value = _checked_number(record["value"], unit_text, spec.unit, where, "value")
-                if table in POSITIVE_TABLES and value <= 0 and parameter not in MAY_BE_ZERO:
-                    raise InputError(where, "column 'value'", repr(record["value"]),
-                                     f"a {table[:-1]} property above 0 ({parameter}: {spec.description})")
-                low = (_checked_number(record["low"], unit_text, spec.unit, where, "low")
-                       if record.get("low") else math.nan)
-                high = (_checked_number(record["high"], unit_text, spec.unit, where, "high")
-                        if record.get("high") else math.nan)
-                if not math.isnan(low) and low > value + 1e-12 * abs(value):
-                    raise InputError(where, "column 'low'", f"{record['low']} above the value "
-                                     f"{record['value']}", "low <= value <= high")
-                if not math.isnan(high) and high < value - 1e-12 * abs(value):
-                    raise InputError(where, "column 'high'", f"{record['high']} below the value "
-                                     f"{record['value']}", "low <= value <= high")
-            rows.append(Row(table, row_id, parameter, value, low, high, unit_text, record["value"],
-                            record["source"], record["url"], record["source_date"], quality,
-                            record.get("notes", ""), str(path), line))
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or []) and c not in OPTIONAL]
+    if missing:
+        raise InputError(f"{path}:1", "header", ",".join(reader.fieldnames or []),
+                         "the columns " + ",".join(COLUMNS))
+    for record in reader:
+        line = reader.line_num
+        where = f"{path}:{line}"
+        if None in record:
+            raise InputError(where, None, f"{len(reader.fieldnames or []) + len(record[None])} "
+                             "fields", f"{len(reader.fieldnames or [])} fields, as in the "
+                             "header (quote a field that holds a comma)")
+        record = {k: (v or "").strip() for k, v in record.items()}
+        for column, text in record.items():
+            check_text_value(text, where, f"column {column!r}")
+        for column in REQUIRED:
+            if not record.get(column):
+                raise InputError(where, f"column {column!r}", "an empty cell",
+                                 "a value" if column != "source" else
+                                 "the publisher and title of the source")
+        quality = record.get("quality", "")
+        if "quality" in (reader.fieldnames or []) and quality not in QUALITIES:
+            raise InputError(where, "column 'quality'", repr(quality) if quality else "an empty cell",
+                             "one of " + ", ".join(QUALITIES))
+        if quality == "estimate" and not record.get("notes", "").lower().startswith("estimate"):
+            raise InputError(where, "column 'notes'", repr(record.get("notes", "")[:40]),
+                             "an estimate's derivation, starting 'estimate:'")
+        row_id, parameter = record["id"], record["parameter"]
+        if not row_id[:1].isalnum():
+            raise InputError(where, "column 'id'", repr(row_id[:60]),
+                             "an id starting with a letter or a digit (h100-sxm, llama-3.3-70b)")
+        spec = _parameter_spec(table, row_id, parameter)
+        if spec is None:
+            known = sorted({k.split(".")[-1] for k in TABLES.get(table, {})})
+            close = difflib.get_close_matches(parameter, known, n=1)
+            raise InputError(where, "column 'parameter'", repr(parameter),
+                             f"a parameter of table {table!r}",
+                             f"did you mean {close[0]!r}?" if close else None)
+        if table == "efficiency" and efficiency_id_problem(row_id):
+            raise InputError(where, "column 'id'", repr(row_id),
+                             "all, an architecture or a GPU id, optionally after an engine "
+                             "and a slash (vllm/cdna 3)", efficiency_id_problem(row_id))
+        if (row_id, parameter) in seen:
+            raise InputError(where, "columns 'id','parameter'", f"{row_id!r},{parameter!r}",
+                             f"a unique pair (first defined on line {seen[row_id, parameter]})")
+        seen[row_id, parameter] = line
+        unit_text = record.get("unit", "")
+        if spec.unit is None:
+            value: float | str = record["value"]
+            low = high = math.nan
+        else:
+            value = _checked_number(record["value"], unit_text, spec.unit, where, "value")
+            if table in POSITIVE_TABLES and value <= 0 and parameter not in MAY_BE_ZERO:
+                raise InputError(where, "column 'value'", repr(record["value"]),
+                                 f"a {table[:-1]} property above 0 ({parameter}: {spec.description})")
+            low = (_checked_number(record["low"], unit_text, spec.unit, where, "low")
+                   if record.get("low") else math.nan)
+            high = (_checked_number(record["high"], unit_text, spec.unit, where, "high")
+                    if record.get("high") else math.nan)
+            if not math.isnan(low) and low > value + 1e-12 * abs(value):
+                raise InputError(where, "column 'low'", f"{record['low']} above the value "
+                                 f"{record['value']}", "low <= value <= high")
+            if not math.isnan(high) and high < value - 1e-12 * abs(value):
+                raise InputError(where, "column 'high'", f"{record['high']} below the value "
+                                 f"{record['value']}", "low <= value <= high")
+        rows.append(Row(table, row_id, parameter, value, low, high, unit_text, record["value"],
+                        record["source"], record["url"], record["source_date"], quality,
+                        record.get("notes", ""), str(path), line))
     return rows
 
 
@@ -199,6 +219,7 @@ class Catalog:
         replaces the library's)."""
         copy = Catalog({table: dict(rows) for table, rows in self.rows.items()})
         for path in files:
+            check_file(path, "assumption", "an assumption CSV file")
             table = path.stem
             if table not in TABLES:
                 raise InputError(str(path), "file name", repr(path.name),

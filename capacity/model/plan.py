@@ -311,9 +311,22 @@ def run(source_or_scenario: Scenario | str | Path | None = None,
     cells, quantities, shared = evaluate(rows, tables, supply_for(scenario, rows))
     _check_feasible(scenario, rows, quantities)
     results = _tidy(cells, rows, quantities, shared)
+    _check_finite(scenario, results)
     return Plan(scenario=scenario, results=results, rows=rows,
                 throughput=_throughput_table(rows, quantities, shared["work"]),
                 chain=(quantities, shared))
+
+
+def _check_finite(scenario: Scenario, results: pd.DataFrame) -> None:
+    """Refuse inputs so extreme that a result overflows to infinity (each input is within its
+    bounds, but their product is not), naming the first such result."""
+    infinite = np.isinf(results["value"].to_numpy())
+    if infinite.any():
+        first = results[infinite].iloc[0]
+        raise InputError(scenario.source, None, f"inputs so extreme that {first['variable']}"
+                         f"[{first['option']}, {first['year']}, {first['region']}, "
+                         f"{first['scenario']}] is infinite",
+                         "values nearer the sourced ranges (see the Assumptions sheet)")
 
 
 def _check_feasible(scenario: Scenario, rows: pd.DataFrame, quantities: dict) -> None:

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..catalog import Catalog, Row, default_catalog
 from ..errors import InputError
+from ..reading import read_text, read_yaml_text
 from ..paths import scenarios_dir
 from .models import Case, Scenario
 from .overrides import apply_overrides, read_overrides
@@ -30,38 +29,11 @@ DEFAULT_SCENARIO = "netherlands"
 
 # --- reading YAML with line numbers ----------------------------------------------------------
 
-def _plain(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
-    """Turn a composed YAML node into Python values, recording the line of every key."""
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        result = {}
-        for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag != \
-                "tag:yaml.org,2002:str" else key_node.value
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            result[key] = _plain(value_node, path + (key,), lines)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, path + (i,), lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
-
-
 def read_yaml(path: Path) -> tuple[dict, dict[tuple, int]]:
-    """Parse a YAML file into a dict and a map from key path to line number."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), None, f"a file that cannot be read ({exc.strerror})",
-                         "a readable scenario file") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise InputError(where, None, f"invalid YAML ({getattr(exc, 'problem', exc)})",
-                         "a YAML mapping") from None
-    lines: dict[tuple, int] = {}
-    data = _plain(node, (), lines) if node is not None else None
+    """Parse a YAML scenario file into a dict and a map from key path to line number, through
+    the input boundary (`capacity.data.reading`: size, encoding, tags, aliases, duplicates)."""
+    text = read_text(path, "scenario", "a scenario file (YAML, UTF-8)")
+    data, lines = read_yaml_text(text, str(path))
     if not isinstance(data, dict):
         raise InputError(f"{path}:1", None, "a document that is not a mapping of keys",
                          "a YAML mapping with horizon, regions, use_cases and options")

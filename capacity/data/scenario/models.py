@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..catalog import Catalog, Row, default_catalog
-from ..units import describe_unit, to_magnitude
+from ..units import convert, describe_unit, to_magnitude
 
 PRECISIONS = ("bf16", "fp8", "fp4")
 
@@ -27,19 +27,33 @@ class UnitSpec:
     canonical: str
 
 
+MAX_MAGNITUDE = 1e12
+"""Largest magnitude of any quantity, in the unit it is shown in (people, TWh/yr, USD/Mtok...):
+far above every real input (a population of 1.4e9, 1e7 GPUs) and far below what would overflow
+the cost chain to infinity."""
+
+
 def Q(display: str, canonical: str | None = None, **constraints: Any):  # noqa: N802
     """A float field given as a number or a 'number unit' string, kept in `canonical` units."""
     canonical = canonical if canonical is not None else display
+    cap: list[float] = []
 
     def parse(value: Any) -> float:
         try:
-            return to_magnitude(value, canonical, default_unit=display)
+            magnitude = to_magnitude(value, canonical, default_unit=display)
         except ValueError as exc:
             found, _, expected = str(exc).partition("; expected ")
             if not expected.startswith("a quantity in ") or ": " in expected:   # how it is written: as said
                 raise
             # say what the analyst writes ("ms"), not the canonical unit kept inside ("s")
             raise ValueError(f"{found}; expected a quantity in {describe_unit(display)}") from None
+        if not cap:
+            cap.append(MAX_MAGNITUDE * float(convert(1.0, display, canonical)) if display != canonical
+                       else MAX_MAGNITUDE)
+        if abs(magnitude) > cap[0]:
+            raise ValueError(f"found {value!r}; expected a magnitude of at most {MAX_MAGNITUDE:.0e}"
+                             + (f" {display}" if display else "") + " (no real input comes near it)")
+        return magnitude
 
     return Annotated[float, BeforeValidator(parse), Field(**constraints),
                      UnitSpec(display, canonical)]
@@ -72,7 +86,7 @@ class Region(Strict):
     """A country or region; its statistics default to `assumptions/countries.csv`."""
 
     name: str
-    population: Count
+    population: Q("", gt=0.0)
     workforce: Count | None = None
     electricity_consumption: Q("TWh/yr", "J/yr", gt=0.0)
     peak_demand: Q("GW", "W", gt=0.0)
@@ -219,10 +233,10 @@ class OwnerCost(Strict):
     """What owning a GPU costs a seller of compute, before the server price and energy: asset
     lives, O&M, the facility's share and the cost of capital, and the seller's markup."""
 
-    server_lifetime: Q("yr", gt=0.0)
+    server_lifetime: Q("yr", ge=1.0)
     server_om: Q("1/yr", ge=0.0)
     facility_capex: Q("MUSD/MW", "USD/W", ge=0.0)   # per W of IT nameplate
-    facility_lifetime: Q("yr", gt=0.0)
+    facility_lifetime: Q("yr", ge=1.0)
     facility_om: Q("1/yr", ge=0.0)
     discount_rate: Q("1/yr", ge=0.0, le=1.0)
     markup: Q("", ge=0.0)   # over the owner's cost
@@ -280,9 +294,9 @@ class DomesticBuildout(GpuServing):
     server_capex: Q("USD/GPU", ge=0.0)
     facility_capex: Q("MUSD/MW", "USD/W", ge=0.0)
     grid_connection_capex: Q("MUSD/MW", "USD/W", ge=0.0)
-    server_lifetime: Q("yr", gt=0.0)
-    facility_lifetime: Q("yr", gt=0.0)
-    grid_lifetime: Q("yr", gt=0.0)
+    server_lifetime: Q("yr", ge=1.0)
+    facility_lifetime: Q("yr", ge=1.0)
+    grid_lifetime: Q("yr", ge=1.0)
     server_om: Q("1/yr", ge=0.0)
     facility_om: Q("1/yr", ge=0.0)
     discount_rate: Q("1/yr", ge=0.0)
@@ -304,7 +318,7 @@ class Pooled(Strict):
     cost_share: Fraction
     capex: Q("MUSD", "USD", ge=0.0)
     first_year: int = Field(ge=2000, le=2100)
-    lifetime: Q("yr", gt=0.0)
+    lifetime: Q("yr", ge=1.0)
     om: Q("1/yr", ge=0.0)
     discount_rate: Q("1/yr", ge=0.0, le=1.0)
     location: Literal["domestic", "partner"] = "domestic"

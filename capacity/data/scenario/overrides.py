@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from pydantic import BaseModel
 
 from ..errors import InputError
+from ..reading import check_text_value, read_yaml_text
 from .models import Case
 
 SET_SOURCE = "--set"
@@ -33,13 +33,18 @@ class Override:
     where: str   # "--set demand.scale=2" or "overrides['demand.scale']"
 
 
-def _read_value(text: str) -> Any:
+def _read_value(text: str, where: str = SET_SOURCE) -> Any:
     """A value as written on the command line: YAML (a number, a list, or text such as
     ``700 W``); text that is not valid YAML is kept as it is."""
+    if not text.strip():
+        return None
     try:
-        return yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError:
-        return text.strip()
+        value, _ = read_yaml_text(text, where)
+    except InputError as exc:
+        if "invalid YAML" not in str(exc):
+            raise
+        return check_text_value(text.strip(), where)
+    return value
 
 
 def _split_path(path_text: str, source: str, key: str) -> tuple:
@@ -54,7 +59,9 @@ def parse_override(text: str) -> tuple[tuple, Any]:
     path_text, sep, value_text = text.partition("=")
     if not sep or not path_text.strip():
         raise InputError(SET_SOURCE, None, repr(text), "PATH=VALUE, e.g. options.domestic-buildout.pue=1.25")
-    return _split_path(path_text, SET_SOURCE, path_text.strip()), _read_value(value_text)
+    check_text_value(text, SET_SOURCE)
+    return (_split_path(path_text, SET_SOURCE, path_text.strip()),
+            _read_value(value_text, f"{SET_SOURCE} {text}"))
 
 
 def read_overrides(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[Override]:
@@ -73,7 +80,8 @@ def read_overrides(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[
                                  "a scenario path as text, e.g. 'demand.scale'")
             where = f"{MAPPING_SOURCE}[{key!r}]"
             path = _split_path(key, MAPPING_SOURCE, key.strip())
-            read.append(Override(path, _read_value(value) if isinstance(value, str) else value, where))
+            read.append(Override(path, _read_value(value, where) if isinstance(value, str) else value,
+                                 where))
         return read
     if not isinstance(overrides, Iterable):
         raise InputError(MAPPING_SOURCE, None, f"a {type(overrides).__name__}", EXPECTED)

@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from ..catalog import Catalog, default_catalog
 from ..errors import InputError
+from ..reading import check_file, check_text_value
 from .models import Scenario
 from .overrides import Override, apply_overrides
 from .template_layout import (
@@ -63,6 +64,10 @@ def check_archive(path: Path, source: str) -> None:
                              f"a compression ratio of at most {MAX_COMPRESSION_RATIO}")
 
 
+MAX_CELLS = 100_000
+"""Most cells read from one sheet of a template (the input sheets hold a few hundred)."""
+
+
 class _Reader:
     """Reads cells of the template into a raw scenario dict, remembering where each came from."""
 
@@ -98,8 +103,15 @@ class _Reader:
                 raise InputError(f"{self.source}:{name}", None, f"no sheet {name!r}",
                                  "the sheets " + ", ".join(INPUT_SHEETS))
             cells = {}
-            for row in self.book[name].iter_rows():
+            sheet = self.book[name]
+            sheet.reset_dimensions()   # read the cells there are, not the size the file claims
+            count = 0
+            for row in sheet.iter_rows():
                 for cell in row:
+                    count += 1
+                    if count > MAX_CELLS:
+                        raise InputError(f"{self.source}:{name}", None, f"more than {MAX_CELLS:,} cells",
+                                         "an input template (a few hundred cells a sheet)")
                     if getattr(cell, "value", None) is not None and cell.value != "":
                         cells[cell.row, cell.column] = cell
             self.cells[name] = cells
@@ -121,7 +133,7 @@ class _Reader:
             raise InputError(self.where(sheet, row, column), key, f"a formula {str(value)!r}",
                              "a typed value (formulas are not read; paste the value instead)")
         if isinstance(value, str):
-            value = value.strip()
+            value = check_text_value(value.strip(), self.where(sheet, row, column), key)
             if not value:
                 return None
         if self._is_default(sheet, row, column, value):
@@ -300,8 +312,7 @@ def read_template(path: str | Path, catalog: Catalog | None = None,
     if not openpyxl.xml.DEFUSEDXML:
         raise InputError(source, None, "openpyxl not using defusedxml (OPENPYXL_DEFUSEDXML is "
                          "not 'True')", "safe XML parsing, to read workbooks")
-    if not path.is_file():
-        raise InputError(source, None, "no such file", "a filled input template (.xlsx)")
+    check_file(path, "template", "a filled input template (.xlsx)")
     check_archive(path, source)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=False)
@@ -317,6 +328,12 @@ def read_template(path: str | Path, catalog: Catalog | None = None,
         _read_table(reader, "Region", "code", "regions", REGION_FIELDS, 2, data)
         _read_table(reader, "Use cases", "id", "use_cases", USE_CASE_FIELDS, 3, data)
         _read_options(reader, data)
+    except InputError:
+        raise
+    except Exception as exc:   # openpyxl parses sheets lazily: a damaged one fails here
+        raise InputError(source, None, f"a workbook that cannot be read ({type(exc).__name__}: "
+                         f"{str(exc)[:200]})", "an .xlsx workbook saved by Excel or "
+                         "LibreOffice") from None
     finally:
         book.close()
     return _validate(data, variants, checks, source, reader.lines, catalog or default_catalog(),

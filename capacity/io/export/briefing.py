@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -297,9 +299,25 @@ def find_browser() -> str | None:
     return None
 
 
+BRIEFING_FOLDER = "capacity-briefing-"
+"""Prefix of the temporary folder (in TMPDIR) where Chromium prints the PDF; ``-PID-`` follows."""
+
+
+def _remove_stale_folders() -> None:
+    """Remove the print folders of earlier processes that were killed (SIGKILL) mid-print."""
+    from .files import _pid_alive
+    pattern = re.compile(re.escape(BRIEFING_FOLDER) + r"(\d+)-")
+    root = Path(tempfile.gettempdir())
+    for entry in root.glob(BRIEFING_FOLDER + "*"):
+        match = pattern.match(entry.name)
+        if match and entry.is_dir() and not entry.is_symlink() and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def write_pdf(page: str, path: Path, browser: str) -> None:
     """Print the HTML `page` to the PDF `path` with a headless Chromium (A4, no header)."""
-    with tempfile.TemporaryDirectory() as folder:
+    _remove_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{BRIEFING_FOLDER}{os.getpid()}-") as folder:
         source = Path(folder) / "briefing.html"
         source.write_text(page, encoding="utf-8")
         done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",

@@ -53,11 +53,31 @@ def csv_convention(sep: str = ",", decimal: str = ".") -> tuple[str, str]:
     return CSV_SEPARATORS[sep], decimal
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""How a spreadsheet recognises a formula at the start of a cell (OWASP, "CSV Injection")."""
+
+
+def neutralised(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with every text cell that begins like a formula (`FORMULA_STARTS`) prefixed with
+    an apostrophe, as OWASP recommends for CSV a spreadsheet may open: ``=HYPERLINK(..)`` is
+    shown as text, not run. Numbers are left alone (a negative number is not text)."""
+    changed = {}
+    for column in table.columns:
+        values = table[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            text = values.astype(str)
+            risky = text.str.startswith(FORMULA_STARTS) & values.map(lambda v: isinstance(v, str))
+            if risky.any():
+                changed[column] = values.where(~risky, "'" + text)
+    return table.assign(**changed) if changed else table
+
+
 def to_csv(results: pd.DataFrame, sep: str = ",", decimal: str = ".") -> str:
     """The tidy table, one value a row, full float precision; `sep` and `decimal` as
-    `csv_convention` allows (``;`` and ``,`` for a decimal-comma Excel)."""
+    `csv_convention` allows (``;`` and ``,`` for a decimal-comma Excel); text cells that would
+    start a formula neutralised (`neutralised`)."""
     sep, decimal = csv_convention(sep, decimal)
-    return results.to_csv(index=False, lineterminator="\n", float_format="%.17g", sep=sep, decimal=decimal)
+    return neutralised(results).to_csv(index=False, lineterminator="\n", float_format="%.17g", sep=sep, decimal=decimal)
 
 
 IAMC_INDEX = ["model", "scenario", "region", "variable", "unit"]
@@ -98,8 +118,23 @@ def write_iamc(results: pd.DataFrame, path: str | Path, model_name: str) -> Path
 
     def write(temporary: Path) -> None:
         if suffix == ".csv":
-            table.to_csv(temporary, index=False, lineterminator="\n")
+            neutralised(table).to_csv(temporary, index=False, lineterminator="\n")
         else:
-            table.to_excel(temporary, sheet_name="data", index=False, engine="openpyxl")
+            write_table_xlsx(table, temporary, "data")
 
     return atomic_write(path, write)
+
+
+def write_table_xlsx(table: pd.DataFrame, path: Path, sheet_name: str) -> None:
+    """A table as a plain sheet: a header row, then the values; every text cell stored as text
+    (never a formula), the file byte-reproducible (`files.save_workbook`)."""
+    import openpyxl
+
+    from .files import save_workbook
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = sheet_name
+    sheet.append([str(column) if not isinstance(column, int) else column for column in table.columns])
+    for record in table.itertuples(index=False, name=None):
+        sheet.append([None if isinstance(v, float) and v != v else v for v in record])
+    save_workbook(book, path)

@@ -39,6 +39,7 @@ def table_header(sheet, row: int, labels: list[str]) -> None:
     """A table's header row: bold, wrapped within its column, the row tall enough for three lines."""
     for i, label in enumerate(labels):
         cell = sheet.cell(row=row, column=i + 1, value=label)
+        cell.data_type = "s"
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="bottom")
     sheet.row_dimensions[row].height = 45
@@ -67,9 +68,11 @@ class _Writer:
         self.sheet, self.book, self.row = sheet, book, 1
 
     def put(self, column: str, value, fmt: str | None = None, bold: bool = False):
+        """Write `value` in `column` of the current row; only column B holds formulas (the
+        tool's own), so text anywhere else is stored as text even when it starts with '='."""
         cell = self.sheet[f"{column}{self.row}"]
         cell.value = value
-        if isinstance(value, str) and not value.startswith("="):
+        if isinstance(value, str) and (column != "B" or not value.startswith("=")):
             cell.data_type = "s"
         if fmt:
             cell.number_format = fmt

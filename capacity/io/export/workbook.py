@@ -98,7 +98,7 @@ def write_workbook(plan, path: Path, robustness=None) -> None:
         robustness_sheet(book.create_sheet("Robustness", index=2), robustness)
     fit_columns(book)
     set_up_printing(book, plan.scenario.name)
-    save_workbook(book, Path(path))
+    save_workbook(book, Path(path), formula_sheets=("What-if",))
 
 
 @lru_cache(maxsize=256)

@@ -7,11 +7,14 @@ from pathlib import Path
 
 from ...data.errors import InputError
 from .files import atomic_write
-from .tabular import to_csv, to_iamc, to_json, write_iamc
+from .tabular import neutralised, to_csv, to_iamc, to_json, write_iamc
 
 FORMATS = ("xlsx", "json", "csv", "iamc")
 """Output formats: the results workbook, the tidy table as JSON or CSV, the IAMC wide table."""
 SUFFIXES = {".xlsx": "xlsx", ".json": "json", ".csv": "csv"}
+FORMAT_SUFFIXES = {"xlsx": (".xlsx",), "json": (".json",), "csv": (".csv",), "iamc": (".csv", ".xlsx")}
+"""The file suffixes each format may be written to; a path with another known suffix is refused
+(a path with an unknown suffix, or none, takes the format as given)."""
 
 
 def format_for(path: str | Path | None, fmt: str | None) -> str:
@@ -20,6 +23,11 @@ def format_for(path: str | Path | None, fmt: str | None) -> str:
     if fmt is not None:
         if fmt not in FORMATS:
             raise InputError(None, "format", repr(fmt), "one of " + ", ".join(FORMATS))
+        suffix = Path(path).suffix.lower() if path is not None and str(path) != "-" else ""
+        if suffix in SUFFIXES and suffix not in FORMAT_SUFFIXES[fmt]:
+            raise InputError(f"-o {path}", "format", f"--format {fmt} with a {suffix} file",
+                             f"a path ending in {' or '.join(FORMAT_SUFFIXES[fmt])} (or "
+                             f"--format {SUFFIXES[suffix]})")
         return fmt
     if path is None or str(path) == "-":
         return "xlsx"
@@ -85,7 +93,7 @@ def iamc_results(plan):
 
 
 def iamc_csv(plan) -> str:
-    return to_iamc(iamc_results(plan), model_name()).to_csv(index=False, lineterminator="\n")
+    return neutralised(to_iamc(iamc_results(plan), model_name())).to_csv(index=False, lineterminator="\n")
 
 
 def write_iamc_file(plan, path: str | Path) -> Path:
