@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a check failed, 2 bad input (one located message, no tr
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -64,21 +65,41 @@ def _load_and_run(scenario, files, overrides, output=None):
     return loaded, plan
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 class _Group(click.Group):
     def invoke(self, ctx):
         from .data.errors import CapacityError
-        from .data.reading import forget_inputs
+        from .data.reading import forget_inputs, stop_tracking
         from .io.export.files import install_signal_handlers
         forget_inputs()                 # an output may not replace a file this command reads
         install_signal_handlers()       # SIGTERM/SIGHUP remove temporary files, then exit
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                stop_tracking()
         except CapacityError as exc:
             click.echo(f"capacity: error: {exc}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("capacity: interrupted; nothing was written", err=True)
             ctx.exit(130)
+        except BrokenPipeError:          # `capacity run --format csv | head`: the reader left
+            _silence_stdout()
+            ctx.exit(0)
+        except OSError as exc:           # stdout on a full disk, a file vanishing mid-read...
+            _silence_stdout()
+            where = exc.filename or "stdout"
+            click.echo(f"capacity: error: {where}: cannot write or read: {exc.strerror or exc}", err=True)
+            ctx.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -47,3 +47,14 @@ def write_scenario(tmp_path, use_cases=("drafting",), first=2026, last=2035, nam
 def scenario_file():
     """`write_scenario`, for tests that build small scenarios."""
     return write_scenario
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the hostile-input cases per family (issue 14) that ran in this session."""
+    from hostile_support import family_counts, table
+    ran = [report.nodeid for key in ("passed", "failed") for report in terminalreporter.stats.get(key, [])
+           if getattr(report, "when", "call") == "call"]
+    counts = family_counts(ran)
+    if counts:
+        terminalreporter.write_sep("-", "hostile-input cases by family (passed or failed)")
+        terminalreporter.write_line(table(counts))

@@ -12,7 +12,7 @@ mappings, nesting deeper than `MAX_DEPTH` and alias expansions beyond `MAX_NODES
 "billion laughs"), and supports the standard merge key (``<<: *defaults``). Every refusal is one
 `InputError` naming the file and line.
 
-Every path read is remembered in `inputs_read()` so an output can refuse to overwrite the run's
+Every file read is remembered (`is_input`) so an output can refuse to overwrite the run's
 own inputs (see `capacity.io.export.files.atomic_write`).
 """
 
@@ -43,26 +43,48 @@ MAX_NODES = 100_000
 """Most YAML values after aliases are expanded (the largest preset has about 1,000)."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_IN_NAME = re.compile(r"[\x00-\x1f\x7f]")
+"""In a key or a name (a variant, a use case, a region code), tabs and line breaks too: they
+would break the rows of a CSV export."""
 _UTF8 = "UTF-8 text (in Excel: Save As 'CSV UTF-8'; in an editor: encoding UTF-8)"
 
-_read: set[str] = set()
-
-
-def inputs_read() -> frozenset[str]:
-    """The resolved paths of every input file read in this process (since `forget_inputs`)."""
-    return frozenset(_read)
+_read: set[tuple[int, int]] = set()
+_tracking = [False]
 
 
 def forget_inputs() -> None:
-    """Start a new run: no file has been read yet (the CLI calls this per command)."""
+    """Start a command: no file has been read yet, and every file read from now on is an input
+    an output may not replace. The CLI calls this once per command; a library session does not
+    track its inputs (a notebook may well rewrite a template it read an hour ago)."""
     _read.clear()
+    _tracking[0] = True
+
+
+def stop_tracking() -> None:
+    """End a command: forget its inputs and stop tracking (see `forget_inputs`)."""
+    _read.clear()
+    _tracking[0] = False
 
 
 def remember_input(path: str | Path) -> None:
+    """Note a file as an input of this run, by device and inode (so a symbolic or hard link to
+    it is recognised too)."""
+    if not _tracking[0]:
+        return
     try:
-        _read.add(str(Path(path).resolve()))
-    except (OSError, RuntimeError):
-        pass
+        info = os.stat(path)
+    except OSError:
+        return
+    _read.add((info.st_dev, info.st_ino))
+
+
+def is_input(path: str | Path) -> bool:
+    """Whether `path` (following links) is a file read as an input since `forget_inputs`."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return (info.st_dev, info.st_ino) in _read
 
 
 def check_file(path: str | Path, kind: str, expected: str) -> Path:
@@ -159,9 +181,10 @@ def read_text(path: str | Path, kind: str, expected: str, *, windows_1252: bool 
     return decode(read_bytes(path, kind, expected), str(path), windows_1252=windows_1252)
 
 
-def check_text_value(value: str, where: str, key: str | None = None) -> str:
-    """A text value typed by a user (a name, an id): no control characters, not too long."""
-    control = _CONTROL.search(value)
+def check_text_value(value: str, where: str, key: str | None = None, *, name: bool = False) -> str:
+    """A text value typed by a user: no control characters (for a `name`, no tab or line break
+    either), not too long."""
+    control = (_CONTROL_IN_NAME if name else _CONTROL).search(value)
     if control:
         raise InputError(where, key, f"{value[:60]!r}, with the control character "
                          f"U+{ord(control.group()):04X}", "printable text")
@@ -227,7 +250,8 @@ class _Builder:
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         value = self.constructor.construct_object(node, deep=True)
         if isinstance(value, str):
-            check_text_value(value, self.located(node), ".".join(map(str, path)) or None)
+            check_text_value(value, self.located(node), ".".join(map(str, path)) or None,
+                             name=path[-1:] in (("name",), ("id",), ("code",)))
         return value
 
     def mapping(self, node: yaml.MappingNode, path: tuple, depth: int) -> dict:
@@ -247,6 +271,8 @@ class _Builder:
                                  "plain keys (tags are not read)")
             key = key_node.value if key_node.tag == _STANDARD + "str" else \
                 self.constructor.construct_object(key_node)
+            if isinstance(key, str):
+                check_text_value(key, self.located(key_node), ".".join(map(str, path)) or None, name=True)
             line = key_node.start_mark.line + 1
             if key in key_lines:
                 name = ".".join(map(str, path + (key,)))

@@ -4,7 +4,8 @@ Rules for every file the tool writes (documented in README "Where output goes"):
 
 - the destination must be a regular file or not exist: a folder, a device node (``/dev/null``)
   or a pipe is refused; so is any file this run read (its scenario, template or assumption
-  CSVs: `capacity.data.reading.inputs_read`);
+  CSVs, or a link to one: `capacity.data.reading.is_input`), and any file in the packaged
+  assumption library;
 - a symbolic link is written through: the file it points to is replaced, the link stays;
 - the new content goes to a temporary file ``.NAME.capacity-PID-XXXX.tmp`` in the destination's
   folder and replaces the destination only once complete, so an interrupted export leaves the
@@ -28,7 +29,8 @@ from pathlib import Path
 from typing import Callable
 
 from ...data.errors import OutputError
-from ...data.reading import inputs_read
+from ...data.paths import assumptions_dir
+from ...data.reading import is_input
 
 TEMPORARY_MARK = ".capacity-"
 _STALE = re.compile(r"^\..+\.capacity-(\d+)-[^.]+\.tmp$")
@@ -40,7 +42,8 @@ def safe_file_name(name: str, suffix: str) -> str:
     """A file name in the working folder made from a scenario name: letters, digits, '.', '_'
     and '-' kept, anything else (path separators, '..', spaces, control characters) turned into
     '-', at most 80 characters; ``"../x"`` -> ``"x" + suffix``."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip(".-")[:80].strip(".-")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name))
+    stem = re.sub(r"-{2,}", "-", stem).strip(".-")[:80].strip(".-")
     return (stem or "scenario") + suffix
 
 
@@ -114,8 +117,11 @@ def checked_destination(path: str | Path) -> Path:
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise OutputError(f"{path}: cannot write: it is a device or pipe, not a regular file "
                           "(results go to a file, or to stdout with -o -)")
-    resolved = str(Path(os.path.realpath(target)))
-    if resolved in inputs_read():
+    library = Path(os.path.realpath(assumptions_dir()))
+    if library == Path(os.path.realpath(target)).parent or library in Path(os.path.realpath(target)).parents:
+        raise OutputError(f"{path}: cannot write: it is in capacity's assumption library "
+                          f"({library}); give an output path outside it")
+    if is_input(target):
         raise OutputError(f"{path}: cannot write: it is an input of this run (writing would "
                           "replace it); give another output path")
     return target
@@ -194,10 +200,9 @@ def save_workbook(book, path: Path, formula_sheets: tuple[str, ...] = ()) -> Non
     for sheet in book.worksheets:
         if sheet.title in formula_sheets:
             continue
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.data_type == "f" and isinstance(cell.value, str):
-                    cell.data_type = "s"
+        for cell in list(sheet._cells.values()):   # the cells there are (iter_rows would add empty ones)
+            if cell.data_type == "f" and isinstance(cell.value, str):
+                cell.data_type = "s"
     buffer = io.BytesIO()
     book.save(buffer)
     Path(path).write_bytes(reproducible_xlsx(buffer.getvalue()))

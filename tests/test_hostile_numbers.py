@@ -1,8 +1,8 @@
 """Hostile and broken inputs (issue 14): each is refused with one located message, exit code 2,
 no traceback, nothing written, and an existing output left byte-identical.
 
-Families so far: numbers as people write them (through --set, a YAML scenario and an
-assumption CSV). The cases run in-process through click's runner, so the module stays fast.
+This family: numbers as people write them (through --set, a YAML scenario and an assumption
+CSV). The cases run in-process through click's runner, so the module stays fast.
 """
 
 from __future__ import annotations
