@@ -53,6 +53,8 @@ def _load_and_run(scenario, files, overrides, output=None):
     from .data.scenario import load_scenario
     from .model.plan import run as run_plan
     loaded = load_scenario(scenario, overrides=list(overrides), assumptions=files)
+    for line in loaded.warnings:
+        click.echo(f"capacity: warning: {line}", err=True)
     if output is not None and output != "-":
         from .io.export.files import checked_destination
         checked_destination(output)

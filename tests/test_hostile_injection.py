@@ -128,3 +128,23 @@ def test_neutralised_prefixes_only_text_that_starts_a_formula(text, expected):
     out = neutralised(table)
     assert out["scenario"].iloc[0] == expected
     assert out["value"].iloc[0] == -1.5                     # a negative number is not text
+
+
+def test_a_junit_report_parses_whatever_text_its_checks_hold():
+    import xml.etree.ElementTree as ET
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from capacity.analysis.checks import CheckResult, to_junit
+
+    fields = {name for name in CheckResult.__dataclass_fields__}
+
+    @settings(max_examples=200, deadline=None)
+    @given(expr=st.text(), message=st.text(), ok=st.booleans())
+    def parses(expr, message, ok):
+        values = {name: None for name in fields}
+        values.update(expr=expr, message=message, ok=ok, actual=1.0, unit="USD/yr")
+        ET.fromstring(to_junit([CheckResult(**{k: v for k, v in values.items() if k in fields})]))
+
+    parses()

@@ -115,3 +115,23 @@ def test_a_yearly_change_in_percent_per_year_is_read():
     plan = capacity.run(overrides={"options.frontier-api.frontier_tier.price_change": "-30 %/yr"})
     same = capacity.run(overrides={"options.frontier-api.frontier_tier.price_change": -0.3})
     assert plan.results["value"].equals(same.results["value"])
+
+
+@pytest.mark.parametrize("setting, row", [
+    ("options.domestic-buildout.pue=5", "defaults:facility:pue_hyperscale"),
+    ("regions.NLD.electricity_price=15 USD/kWh", "countries:NLD:electricity_price"),
+    ("regions.NLD.electricity_price=0.001 USD/kWh", "countries:NLD:electricity_price"),
+])
+def test_a_value_far_outside_its_sourced_range_warns_naming_the_row(runner, tmp_path, setting, row):
+    out = tmp_path / "p.csv"
+    result = runner.invoke(main, ["run", "--set", setting, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if "far outside the sourced range" in line]
+    assert len(warnings) == 1 and row in warnings[0] and f"--set {setting}" in warnings[0], warnings
+    assert out.exists()
+
+
+@pytest.mark.parametrize("setting", ["options.domestic-buildout.pue=1.4", "regions.NLD.electricity_price=0.3 USD/kWh"])
+def test_a_value_near_its_sourced_range_gives_no_warning(runner, tmp_path, setting):
+    result = runner.invoke(main, ["run", "--set", setting, "-o", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0 and "far outside" not in result.output

@@ -382,18 +382,27 @@ def to_json(results: list[CheckResult]) -> str:
     return json.dumps(document, indent=2, allow_nan=False)
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: a character it cannot (a control character) shown as ``\\xNN``."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
 def to_junit(results: list[CheckResult], suite_name: str = "capacity") -> str:
-    """JUnit XML: one testcase per check; a failed check carries a <failure> with its message."""
+    """JUnit XML: one testcase per check; a failed check carries a <failure> with its message.
+    Characters XML cannot hold are escaped (`_xml_text`), so the report always parses."""
     counts = {"tests": str(len(results)),
               "failures": str(sum(not result.ok for result in results)), "errors": "0"}
     root = ET.Element("testsuites", {"name": suite_name, **counts})
     suite = ET.SubElement(root, "testsuite", {"name": suite_name, "skipped": "0", **counts})
     for result in results:
-        case = ET.SubElement(suite, "testcase", name=result.expr, classname=suite_name)
+        case = ET.SubElement(suite, "testcase", name=_xml_text(result.expr), classname=_xml_text(suite_name))
         if not result.ok:
-            failure = ET.SubElement(case, "failure", message=result.message, type="CheckFailed")
-            failure.text = f"actual: {result.actual} {result.unit}".rstrip()
+            failure = ET.SubElement(case, "failure", message=_xml_text(result.message), type="CheckFailed")
+            failure.text = _xml_text(f"actual: {result.actual} {result.unit}".rstrip())
         else:
-            ET.SubElement(case, "system-out").text = result.message
+            ET.SubElement(case, "system-out").text = _xml_text(result.message)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

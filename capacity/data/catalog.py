@@ -95,7 +95,8 @@ def read_table(path: Path, table: str) -> list[Row]:
     try:
         return _read_records(reader, path, table)
     except csv.Error as exc:
-        raise InputError(f"{path}:{reader.line_num}", None, f"text that is not CSV ({exc})",
+        line = reader.line_num + (1 if "field larger" in str(exc) else 0)   # not yet counted
+        raise InputError(f"{path}:{line}", None, f"text that is not CSV ({exc})",
                          "comma-separated values with double quotes around fields that hold "
                          "commas") from None
 

@@ -3,6 +3,8 @@ taken (provenance)."""
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 from ..catalog import Catalog, Row
@@ -100,6 +102,57 @@ def _set_default(data: dict, path: tuple, row: Row | None, used: dict[tuple, Row
     if path[-1] not in parent:
         parent[path[-1]] = row.value if isinstance(row.value, str) else row.text
         used[path] = row
+    elif isinstance(used, Used):
+        used.replaced[path] = row
+
+
+class Used(dict):
+    """The library rows a case was filled from, by key path; `replaced` holds the rows whose
+    value the scenario gives itself (checked against their range: `range_warnings`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.replaced: dict[tuple, Row] = {}
+        self.warnings: list[str] = []
+
+
+RANGE_FACTOR = 3.0
+"""A value given in a scenario is flagged (a warning, not an error) when it lies more than this
+factor outside the sourced low/high of the library row it replaces: below low/3 or above
+3 x high for a positive range; for a range reaching zero or below, more than twice its width
+beyond either end. Such a value is often a unit slip (W for kW) or a percentage for a fraction."""
+
+
+def _short(text: str, size: int = 70) -> str:
+    return text if len(text) <= size else text[:size].rsplit(" ", 1)[0] + "..."
+
+
+def range_warnings(case, replaced: dict[tuple, Row], where_of) -> list[str]:
+    """Warnings for values of `case` far outside the range of the library row they replace;
+    `where_of(path)` gives the file:line of a key path."""
+    from .ranges import value_at
+    found = []
+    for path, row in replaced.items():
+        if isinstance(row.value, str) or not (math.isfinite(row.low) and math.isfinite(row.high)):
+            continue
+        try:
+            value = value_at(case, path)
+        except (KeyError, IndexError, StopIteration, AttributeError, ValueError, TypeError):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        low, high = row.low, row.high
+        if low > 0:
+            outside = value < low / RANGE_FACTOR or value > high * RANGE_FACTOR
+        else:
+            span = max(high - low, abs(high), 1e-300)
+            outside = value < low - (RANGE_FACTOR - 1) * span or value > high + (RANGE_FACTOR - 1) * span
+        if outside:
+            unit = f" {row.unit_given}" if row.unit_given else ""
+            found.append(f"{where_of(path)}: {'.'.join(map(str, path))} = {row.given(value):.4g}{unit} is far "
+                         f"outside the sourced range {row.given(low):.4g} to {row.given(high):.4g}{unit} of "
+                         f"{row.key} ({_short(row.source)}); check the unit and the number")
+    return found
 
 
 def newest_flagship(catalog: Catalog) -> str | None:
@@ -291,7 +344,7 @@ def _default_pooled(data: dict, catalog: Catalog, used: dict[tuple, Row]) -> Non
 
 def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
     """Complete a raw scenario (in place) from the assumption library; return what was used."""
-    used: dict[tuple, Row] = {}
+    used: dict[tuple, Row] = Used()
     worldview = data.get("worldview", "realist")
     _default_construction_cost(data, catalog, used)
     _default_portfolios(data, catalog, used)

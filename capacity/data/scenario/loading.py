@@ -147,4 +147,10 @@ def load_scenario(source: str | Path | None = None,
     checks = [(str(text), f"{path}:{lines.get(('checks', i), lines.get(('checks',), 1))}")
               for i, text in enumerate(data.get("checks") or [])]
     return Scenario(name=str(data.get("name", path.stem)), source=str(path), cases=cases,
-                    assumptions_used=used_by_case, catalog=catalog, checks=checks)
+                    assumptions_used=used_by_case, catalog=catalog, checks=checks,
+                    warnings=_range_warnings(used_by_case))
+
+
+def _range_warnings(used_by_case: dict) -> list[str]:
+    """Every case's range warnings, each once, in order."""
+    return list(dict.fromkeys(w for used in used_by_case.values() for w in getattr(used, "warnings", [])))

@@ -64,6 +64,11 @@ Count = Q("", ge=0.0)
 Rate = Q("1/yr", gt=-1.0)  # a yearly change, e.g. -0.3 for -30 %/yr: above -100 %/yr
 
 
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,79}$")]
+"""A region code or a use-case id: a letter or digit first, then letters, digits, '_', '.', '+'
+or '-' (at most 80): it names rows of every export, so it may not start a spreadsheet formula."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
@@ -509,8 +514,8 @@ class Case(Strict):
     description: str | None = None
     worldview: Literal["realist", "maximalist"] = "realist"
     horizon: Horizon
-    regions: dict[str, Region] = Field(min_length=1)
-    use_cases: dict[str, UseCase] = Field(min_length=1)
+    regions: dict[Identifier, Region] = Field(min_length=1)
+    use_cases: dict[Identifier, UseCase] = Field(min_length=1)
     demand: Demand = Field(default_factory=Demand)
     checks: list[str] = Field(default_factory=list)   # `capacity check` expressions
     plausibility: Plausibility = Field(default_factory=Plausibility)
@@ -535,3 +540,6 @@ class Scenario:
     catalog: Catalog = field(default_factory=default_catalog, repr=False)
     checks: list[tuple[str, str]] = field(default_factory=list)
     """The scenario's `checks:` expressions, each with where it is written (file:line)."""
+    warnings: list[str] = field(default_factory=list)
+    """Values far outside the sourced range of the library row they replace, each located
+    (`defaults.range_warnings`): shown, never refused."""

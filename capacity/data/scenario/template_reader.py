@@ -358,4 +358,10 @@ def _validate(data: dict, variants: dict, checks: list, source: str, lines: dict
                                    overridden=overridden)
         cases[str(variant)], used_by_case[str(variant)] = case, used
     return Scenario(name=name, source=source, cases=cases, assumptions_used=used_by_case,
-                    catalog=catalog, checks=checks)
+                    catalog=catalog, checks=checks,
+                    warnings=_range_warnings(used_by_case))
+
+
+def _range_warnings(used_by_case: dict) -> list[str]:
+    """Every case's range warnings, each once, in order."""
+    return list(dict.fromkeys(w for used in used_by_case.values() for w in getattr(used, "warnings", [])))

@@ -13,7 +13,7 @@ from ..catalog import Catalog, Row
 from ..errors import InputError
 from ..schema import TABLES
 from .. import generations
-from .defaults import _get, fill_defaults
+from .defaults import Used, _get, fill_defaults, range_warnings
 from .models import USER_BASE_NEEDS, Case, UnitSpec
 from .ranges import extract_ranges, range_rows
 
@@ -107,6 +107,9 @@ def _format_error(error: dict, source: str, lines: dict[tuple, int], variant_pre
 def readable_constraint(message: str) -> str:
     """A pydantic message as what is expected: 'Input should be greater than or equal to 1'
     -> 'a value >= 1'."""
+    if message.startswith("String should match pattern '^[A-Za-z0-9][A-Za-z0-9_.+-]"):
+        return ("a code of letters, digits, '_', '.', '+' or '-' starting with a letter or digit "
+                "(at most 80)")
     return (message.replace("Input should be", "a value").replace("greater than or equal to", ">=")
             .replace("less than or equal to", "<=").replace("greater than", ">").replace("less than", "<"))
 
@@ -141,7 +144,15 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
     case = case.model_copy(update={"use_cases": enabled})
     check_workforce(case, source, lines, variant_prefix)
     check_shocks(case, source, lines, variant_prefix)
+    if isinstance(used, Used):
+        used.warnings = range_warnings(case, used.replaced, lambda path: (overridden or {}).get(path)
+                                       or _where(source, lines, path, variant_prefix))
     return case, used
+
+
+def _where(source: str, lines: dict, path: tuple, variant_prefix: tuple) -> str:
+    line = _line_for(lines, path, variant_prefix)
+    return f"{source}:{line}" if line else source
 
 
 def check_shocks(case: Case, source: str, lines: dict[tuple, int], variant_prefix: tuple = ()) -> None:
