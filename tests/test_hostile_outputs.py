@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from hostile_support import invoke, refused
 
-import capacity
 from capacity.io.export.files import remove_stale_temporaries, safe_file_name
 
 

@@ -91,3 +91,13 @@ def test_the_readme_opens_with_the_two_setup_commands(line):
 def test_the_readme_counts_the_librarys_rows_by_source_quality():
     from capacity.data.sources import quality_table_markdown
     assert quality_table_markdown() in README.read_text(encoding="utf-8"), quality_table_markdown()
+
+
+def test_the_hostile_input_table_is_the_collected_count():
+    """README's table of hostile-input cases per family is what the suite collects today."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from hostile_support import BEGIN, END, collected_counts, table
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    written = readme.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert written == table(collected_counts()), "run: python tests/hostile_support.py"

@@ -139,8 +139,8 @@ def range_warnings(case, replaced: dict[tuple, Row], where_of) -> list[str]:
             value = value_at(case, path)
         except (KeyError, IndexError, StopIteration, AttributeError, ValueError, TypeError):
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value == 0:
+            continue                                   # 0 is a choice (no growth, none), not a slip
         low, high = row.low, row.high
         if low > 0:
             outside = value < low / RANGE_FACTOR or value > high * RANGE_FACTOR

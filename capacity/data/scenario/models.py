@@ -27,9 +27,9 @@ class UnitSpec:
     canonical: str
 
 
-MAX_MAGNITUDE = 1e12
+MAX_MAGNITUDE = 1e18
 """Largest magnitude of any quantity, in the unit it is shown in (people, TWh/yr, USD/Mtok...):
-far above every real input (a population of 1.4e9, 1e7 GPUs) and far below what would overflow
+far above every real input (a population of 1.4e9, 1e7 GPUs, 1e16 tokens a year) and far below what would overflow
 the cost chain to infinity."""
 
 

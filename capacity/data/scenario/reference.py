@@ -8,6 +8,32 @@ from .defaults import OPTION_DEFAULTS, REGION_FIELDS, USE_CASE_FIELDS
 from .models import Case, UnitSpec
 
 
+def bounds_of(metadata: list) -> str:
+    """A field's bounds as written in docs/scenario.md (``> 0``, ``>= 1``, ``0 to 1``), from its
+    pydantic constraints (in the field's canonical unit; every bound shipped is 0, 1 or a
+    count, the same in the unit shown)."""
+    import annotated_types as at
+    from pydantic.fields import FieldInfo
+
+    found: dict[str, float] = {}
+    pattern = None
+    stack = list(metadata)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, FieldInfo):
+            stack.extend(item.metadata)
+        for kind in ("ge", "gt", "le", "lt"):
+            if isinstance(item, getattr(at, kind.capitalize())):
+                found[kind] = getattr(item, kind)
+        if getattr(item, "pattern", None):
+            pattern = item.pattern
+    if pattern:
+        return "a code: letter or digit first"
+    low = (f">= {found['ge']:g}" if "ge" in found else f"> {found['gt']:g}" if "gt" in found else "")
+    high = (f"<= {found['le']:g}" if "le" in found else f"< {found['lt']:g}" if "lt" in found else "")
+    return ", ".join(part for part in (low, high) if part)
+
+
 def field_reference() -> str:
     """A Markdown table of every scenario key: its unit (what a bare number means) and where a
     value left out comes from. Generated from the pydantic models, so it cannot drift."""
@@ -32,7 +58,7 @@ def field_reference() -> str:
            for tier in ("frontier_tier", "open_tier")
            for name in ("input_price", "output_price", "cached_input_price")},
     })
-    lines = ["| key | unit of a bare number | if left out |", "|---|---|---|"]
+    lines = ["| key | unit of a bare number | bounds | if left out |", "|---|---|---|---|"]
 
     def walk(model: type[BaseModel], prefix: str) -> None:
         for name, info in model.model_fields.items():
@@ -58,7 +84,8 @@ def field_reference() -> str:
             if not source and not info.is_required():
                 default = info.get_default(call_default_factory=True)
                 source = "none" if default is None else f"`{default!r}`"
-            lines.append(f"| `{key}` | {unit if unit is not None else ''} | {source or 'required'} |")
+            lines.append(f"| `{key}` | {unit if unit is not None else ''} | {bounds_of(metadata)} | "
+                         f"{source or 'required'} |")
 
     walk(Case, "")
     return "\n".join(lines) + "\n"

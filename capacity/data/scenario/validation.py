@@ -119,6 +119,12 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
                   ) -> tuple[Case, dict[tuple, Row]]:
     """Fill a raw case from the library and validate it; errors are located in `source`."""
     data = copy.deepcopy(data)
+    for section in ("regions", "use_cases", "options", "demand", "finance", "fleet", "portfolios",
+                    "robustness", "plausibility"):
+        if section in data and data[section] is not None and not isinstance(data[section], dict):
+            line = _line_for(lines, (section,), variant_prefix)
+            raise InputError(f"{source}:{line}" if line else source, section, repr(data[section])[:60],
+                             "a mapping of keys (see docs/scenario.md)")
     ranges = extract_ranges(data)          # a value given as {value, low, high}: its value here
     check_raw_identifiers(data, source, lines, catalog, variant_prefix)
     used = fill_defaults(data, catalog)
