@@ -119,7 +119,7 @@ def test_bad_json_file_names_the_file(tmp_path, content, found):
 
 
 def test_missing_file_is_an_input_error(tmp_path):
-    with pytest.raises(InputError, match="missing.json: found no readable file"):
+    with pytest.raises(InputError, match="missing.json: found no such file"):
         read_results_json(tmp_path / "missing.json")
 
 

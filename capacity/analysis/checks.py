@@ -142,8 +142,12 @@ def _parse_comparison(text: str, where: str | None) -> Check:
                 KeyError, AssertionError):
             _malformed(where, text, f"unit {unit_text!r}, which is not a unit",
                        "a unit such as %, MW, GW, USD/Mtok, t CO2/yr")
+    number = float(number_and_unit["number"].replace("_", ""))
+    if not math.isfinite(number):
+        _malformed(where, text, f"the number {number_and_unit['number']!r}, beyond float range",
+                   "a finite NUMBER, e.g. 5e9")
     return Check(text=text, kind="compare", variable=variable, op=op,
-                 number=float(number_and_unit["number"].replace("_", "")), unit=unit_text,
+                 number=number, unit=unit_text,
                  where=where, **selectors)
 
 

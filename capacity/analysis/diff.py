@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import InputError
+from ..data.reading import read_text
 from ..model.plan import SCHEMA_VERSION
 
 KEY_COLUMNS = ["scenario", "region", "option", "variable", "unit", "year"]
@@ -31,6 +32,10 @@ _EXPECTED_DOCUMENT = (f'a JSON results document {{"schema_version": {SCHEMA_VERS
 
 # --- reading ------------------------------------------------------------------------------------
 
+def _refuse_constant(name: str):
+    raise ValueError(f"the JSON constant {name} (not a number JSON allows)")
+
+
 def read_results_json(path: str | Path) -> pd.DataFrame:
     """Read a file written by `export.tabular.to_json` back into the results table.
 
@@ -38,16 +43,14 @@ def read_results_json(path: str | Path) -> pd.DataFrame:
     float, null -> NaN). Anything else raises `InputError` naming the file.
     """
     where = str(path)
+    text = read_text(path, "results", _EXPECTED_DOCUMENT)   # a regular file, size-limited, UTF-8
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(where, None, f"no readable file ({exc.strerror or exc})",
-                         _EXPECTED_DOCUMENT) from None
-    except UnicodeDecodeError:
-        raise InputError(where, None, "a file that is not UTF-8 text", _EXPECTED_DOCUMENT) from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
+        document = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InputError(where, None, "JSON nested too deep to read", _EXPECTED_DOCUMENT) from None
+    except ValueError as exc:
+        if not isinstance(exc, json.JSONDecodeError):
+            raise InputError(where, None, str(exc), _EXPECTED_DOCUMENT) from None
         raise InputError(f"{where}:{exc.lineno}", None, f"invalid JSON ({exc.msg})",
                          _EXPECTED_DOCUMENT) from None
 
