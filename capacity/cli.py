@@ -15,6 +15,8 @@ from . import __version__
 from .data.schema import ENGINES
 
 FORMATS = ("xlsx", "json", "csv", "iamc")   # as capacity.io.export.writers.FORMATS (tested)
+MAX_DRAWS = 100_000          # as capacity.analysis.uncertainty.MAX_DRAWS (tested)
+MAX_SOBOL_SAMPLES = 65_536   # Saltelli base samples; each costs 2 x inputs + 2 evaluations
 
 SET_HELP = ("Override one scenario value, PATH=VALUE with units allowed; repeatable. Paths are the "
             "scenario's keys joined by dots (docs/scenario.md lists them all), e.g. "
@@ -133,7 +135,7 @@ def main() -> None:
                    "the table, e.g. gpus.csv); repeatable.")
 @click.option("--robust", "with_robustness", is_flag=True,
               help="Add a Robustness sheet to the workbook (capacity robust's matrix).")
-@click.option("--draws", type=click.IntRange(min=1), metavar="N",
+@click.option("--draws", type=click.IntRange(min=1, max=MAX_DRAWS), metavar="N",
               help="Also a Monte Carlo of N draws over every sourced low/high range (PERT): "
                    "quantiles P5-P95 of every variable and the probability each option is the "
                    "cheapest.")
@@ -221,7 +223,7 @@ def _summary(plan) -> str:
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write a JUnit XML report.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--assumptions", "files", multiple=True, metavar="CSV", help="Extra assumption file.")
-@click.option("--draws", type=click.IntRange(min=1), metavar="N",
+@click.option("--draws", type=click.IntRange(min=1, max=MAX_DRAWS), metavar="N",
               help="Draw N times over the sourced ranges, for checks on a quantile ([..., p95]).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws.")
 @_set_option
@@ -244,13 +246,13 @@ def check(scenario, required, junit_path, fmt, files, draws, seed, overrides) ->
     from .analysis.checks import evaluate_checks, parse_check, to_json, to_junit, to_text
     from .io.export.files import atomic_write
 
+    required_checks = [parse_check(text, "--require") for text in required]  # refused before the run
     loaded, plan = _load_and_run(scenario, files, overrides, junit_path)
     if draws:
         from .analysis.uncertainty import monte_carlo
         with _Progress(f"drawing {draws} times over the sourced ranges"):
             plan.uncertainty = monte_carlo(loaded, draws, seed)
-    checks = [parse_check(text, where) for text, where in loaded.checks]
-    checks += [parse_check(text, "--require") for text in required]
+    checks = [parse_check(text, where) for text, where in loaded.checks] + required_checks
     if not checks:
         raise click.UsageError("no checks: give --require EXPR or a scenario with checks:")
     results = evaluate_checks(plan.results, checks, plan.quantiles)
@@ -355,7 +357,7 @@ def robust(scenario, output, fmt, unserved_value, files, overrides) -> None:
 @click.option("-o", "--output", "output", metavar="PATH",
               help="brief.html (self-contained) or brief.pdf (printed by a headless Chromium). "
                    "Default: <scenario>-briefing.html.")
-@click.option("--draws", type=click.IntRange(min=1), metavar="N",
+@click.option("--draws", type=click.IntRange(min=1, max=MAX_DRAWS), metavar="N",
               help="Also N Monte Carlo draws: P5-P95 ranges and the probability each option is cheapest.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws.")
 @click.option("--assumptions", "files", multiple=True, metavar="CSV", help="Extra assumption file.")
@@ -412,7 +414,7 @@ def report(scenario, output, draws, seed, files, overrides) -> None:
               help="How many assumptions to list.")
 @click.option("--sobol", "with_sobol", is_flag=True,
               help="Also variance-based Sobol indices (SALib) of the listed assumptions.")
-@click.option("--samples", type=click.IntRange(min=8), default=256, show_default=True,
+@click.option("--samples", type=click.IntRange(min=8, max=MAX_SOBOL_SAMPLES), default=256, show_default=True,
               help="Saltelli base samples for --sobol (points = samples x (2 x inputs + 2)).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @click.option("-o", "--write", "path", metavar="PATH.xlsx",

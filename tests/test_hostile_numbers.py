@@ -135,3 +135,36 @@ def test_a_value_far_outside_its_sourced_range_warns_naming_the_row(runner, tmp_
 def test_a_value_near_its_sourced_range_gives_no_warning(runner, tmp_path, setting):
     result = runner.invoke(main, ["run", "--set", setting, "-o", str(tmp_path / "p.csv")])
     assert result.exit_code == 0 and "far outside" not in result.output
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--draws", "1000000000000"], ["run", "--draws", "0"], ["report", "--draws", "-5"],
+    ["check", "--draws", "100001", "--require", "cheapest(2030) == frontier-api"],
+    ["sensitivity", "--output", "Cost|Total[domestic-buildout, 2030]", "--sobol", "--samples", "10000000"],
+])
+def test_a_count_beyond_what_fits_in_memory_is_refused_before_anything_runs(runner, tmp_path, argv):
+    out = tmp_path / "plan.csv"
+    result = runner.invoke(main, argv + (["-o", str(out)] if argv[0] == "run" else []))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "range" in result.output, result.output
+    assert not out.exists()
+
+
+def test_the_draw_limit_of_the_library_is_the_command_line_limit():
+    from capacity.analysis.uncertainty import MAX_DRAWS
+    from capacity.cli import MAX_DRAWS as CLI_MAX_DRAWS
+    assert CLI_MAX_DRAWS == MAX_DRAWS
+    scenario = capacity.load_scenario()
+    with pytest.raises(capacity.InputError, match="from 1 to 100,000"):
+        capacity.analysis.uncertainty.monte_carlo(scenario, MAX_DRAWS + 1)
+
+
+def test_a_bad_required_check_is_refused_before_the_model_runs(runner, monkeypatch):
+    import capacity.cli as cli
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the model ran before --require was parsed")
+    monkeypatch.setattr(cli, "_load_and_run", must_not_run)
+    result = runner.invoke(main, ["check", "--require", "Cost|Total[frontier-api, 2030] <<< 5"])
+    assert result.exit_code == 2, result.output
+    assert "--require" in result.output and "Traceback" not in result.output

@@ -34,6 +34,7 @@ import pandas as pd
 import pint
 
 from ..data.errors import InputError
+from ..data.reading import check_text_value
 from ..data.units import convert
 from ..data.units import unit as parse_unit
 
@@ -114,6 +115,7 @@ def parse_check(expression: str, where: str | None = None) -> Check:
     if not isinstance(expression, str) or not expression.strip():
         _malformed(where, expression, "an empty expression" if isinstance(expression, str)
                    else f"{type(expression).__name__} {expression!r}")
+    check_text_value(expression, where, "check")    # no control characters, not too long
     text = " ".join(expression.split())
     if re.match(r"^cheapest\s*\(", text):
         return _parse_cheapest(text, where)

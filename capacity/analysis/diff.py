@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import InputError
-from ..data.reading import read_text
+from ..data.reading import check_text_value, read_text
 from ..model.plan import SCHEMA_VERSION
 
 KEY_COLUMNS = ["scenario", "region", "option", "variable", "unit", "year"]
@@ -36,6 +36,22 @@ def _refuse_constant(name: str):
     raise ValueError(f"the JSON constant {name} (not a number JSON allows)")
 
 
+def _float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):          # 1e400: beyond float range, read as infinity
+        raise ValueError(f"the number {text[:40]} (beyond the range of a float)")
+    return number
+
+
+def _unique_keys(pairs: list) -> dict:
+    document = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f"the key {key[:60]!r} twice in one object (only one can be read)")
+        document[key] = value
+    return document
+
+
 def read_results_json(path: str | Path) -> pd.DataFrame:
     """Read a file written by `export.tabular.to_json` back into the results table.
 
@@ -45,7 +61,8 @@ def read_results_json(path: str | Path) -> pd.DataFrame:
     where = str(path)
     text = read_text(path, "results", _EXPECTED_DOCUMENT)   # a regular file, size-limited, UTF-8
     try:
-        document = json.loads(text, parse_constant=_refuse_constant)
+        document = json.loads(text, parse_constant=_refuse_constant, parse_float=_float,
+                              object_pairs_hook=_unique_keys)
     except RecursionError:
         raise InputError(where, None, "JSON nested too deep to read", _EXPECTED_DOCUMENT) from None
     except ValueError as exc:
@@ -81,21 +98,34 @@ def _records_to_frame(records: list, where: str) -> pd.DataFrame:
 
     raw = pd.DataFrame.from_records(records, columns=RESULT_COLUMNS)
     checks = {column: (lambda v: isinstance(v, str), "a string") for column in _TEXT_COLUMNS}
-    checks["year"] = (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer year")
-    checks["value"] = (lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)),
-                       "a number or null")
+    checks["year"] = (lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 9999,
+                      "an integer year (0 to 9999)")
+    checks["value"] = (lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               and _finite(v)), "a finite number or null")
     for column, (valid, expected) in checks.items():
         ok = raw[column].map(valid).to_numpy(dtype=bool)
         if not ok.all():
             i = int(np.argmin(ok))
             raise InputError(where, f"results[{i}].{column}", json.dumps(records[i][column]), expected)
 
+    for column in _TEXT_COLUMNS:      # text printed to a terminal: no control characters
+        for value, i in {v: i for i, v in reversed(list(enumerate(raw[column].tolist())))}.items():
+            check_text_value(value, where, f"results[{i}].{column}")
     table = pd.DataFrame({column: pd.Series(raw[column].tolist(), dtype=str)
                           for column in _TEXT_COLUMNS})
     table["year"] = pd.Series(raw["year"].tolist(), dtype="int64")
     table["value"] = pd.Series([np.nan if v is None else v for v in raw["value"].tolist()],
                                dtype="float64")
     return table[RESULT_COLUMNS]
+
+
+def _finite(value: int | float) -> bool:
+    """Finite, or NaN (null reads as NaN: the NaN literal itself is refused when parsing)."""
+    try:
+        number = float(value)
+        return math.isfinite(number) or math.isnan(number)
+    except OverflowError:                  # an integer of hundreds of digits
+        return False
 
 
 def _json_type(value) -> str:

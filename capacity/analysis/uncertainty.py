@@ -34,6 +34,7 @@ from ..data.scenario.models import Scenario
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 """The quantiles reported: P5, P25, P50, P75, P95."""
 CHUNK_ROWS = 100_000
+MAX_DRAWS = 100_000   # every draw keeps all variables x options x years in memory
 """Rows evaluated at once: draws are split into chunks of about this many rows (at 100,000
 rows the chain's (routes, rows, tiers) temporaries are 6 MB, and 1e6 rows run 20 % faster
 than in chunks of 200,000 on these machines)."""
@@ -272,8 +273,8 @@ def monte_carlo(scenario: Scenario, draws: int, seed: int = 0, vary: list[str] |
     from ..model.lookup import tables_for
     from ..model.options import evaluate, supply_for
     from ..model.plan import VARIABLES, _report_factors
-    if draws < 1:
-        raise InputError(None, "draws", str(draws), "a whole number of draws >= 1")
+    if not 1 <= draws <= MAX_DRAWS:
+        raise InputError(None, "draws", str(draws), f"a whole number of draws from 1 to {MAX_DRAWS:,}")
     inputs, held = uncertain_inputs(scenario)
     if vary is not None:
         unknown = [key for key in vary if key not in {spec.key for spec in inputs}]

@@ -87,34 +87,60 @@ def read_table(path: Path, table: str) -> list[Row]:
     """Read and check one long-format CSV assumption table (UTF-8, or Windows-1252 as Excel's
     plain "CSV" writes it; see `capacity.data.reading`)."""
     text = read_text(path, "assumption", "an assumption CSV file", windows_1252=True)
-    lines = text.count("\n")
+    lines = max(text.count("\n"), text.count("\r"))    # old Mac files end lines with \r alone
     if lines > MAX_CSV_ROWS + 1:
         raise InputError(str(path), None, f"{lines:,} lines",
                          f"an assumption table of at most {MAX_CSV_ROWS:,} rows")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    done = [0]                      # the last line of the last record read whole
     try:
-        return _read_records(reader, path, table)
+        return _read_records(reader, path, table, done)
     except csv.Error as exc:
-        line = reader.line_num + (1 if "field larger" in str(exc) else 0)   # not yet counted
+        # the record that failed starts on the line after the last good one (a field too long
+        # or an unclosed quote may run over many lines: name the line where its row starts)
+        line = done[0] + 1
+        hint = ("a double quote opens a field that is never closed, or text follows a closing "
+                "quote" if "expected after" in str(exc) or "end of data" in str(exc) else None)
         raise InputError(f"{path}:{line}", None, f"text that is not CSV ({exc})",
                          "comma-separated values with double quotes around fields that hold "
-                         "commas") from None
+                         "commas", hint) from None
 
 
-def _read_records(reader: csv.DictReader, path: Path, table: str) -> list[Row]:
+def _read_records(reader: csv.DictReader, path: Path, table: str, done: list[int]) -> list[Row]:
     rows: list[Row] = []
     seen: dict[tuple[str, str], int] = {}
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or []) and c not in OPTIONAL]
+    header = reader.fieldnames or []
+    done[0] = reader.line_num
+    if not header:
+        raise InputError(f"{path}:1", "header", "an empty file", "the columns " + ",".join(COLUMNS))
+    missing = [c for c in COLUMNS if c not in header and c not in OPTIONAL]
     if missing:
-        raise InputError(f"{path}:1", "header", ",".join(reader.fieldnames or []),
-                         "the columns " + ",".join(COLUMNS))
+        separated = ";" in header[0] or "\t" in header[0]
+        raise InputError(f"{path}:1", "header", ",".join(header)[:200],
+                         "the columns " + ",".join(COLUMNS),
+                         "the file is not separated by commas: save it as 'CSV UTF-8 (comma "
+                         "delimited)'" if len(header) == 1 and separated else None)
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise InputError(f"{path}:1", "header", f"the column {twice[0]!r} more than once",
+                         "each column once")
     for record in reader:
-        line = reader.line_num
+        done[0] = reader.line_num
+        breaks = sum(v.count("\n") + v.count("\r") - v.count("\r\n")
+                     for v in record.values() if isinstance(v, str))
+        line = reader.line_num - breaks            # where the row starts (a note may span lines)
         where = f"{path}:{line}"
+        if len(rows) >= MAX_CSV_ROWS:
+            raise InputError(where, None, f"more than {MAX_CSV_ROWS:,} rows",
+                             f"an assumption table of at most {MAX_CSV_ROWS:,} rows")
         if None in record:
-            raise InputError(where, None, f"{len(reader.fieldnames or []) + len(record[None])} "
-                             "fields", f"{len(reader.fieldnames or [])} fields, as in the "
+            raise InputError(where, None, f"{len(header) + len(record[None])} "
+                             "fields", f"{len(header)} fields, as in the "
                              "header (quote a field that holds a comma)")
+        if None in record.values():
+            given = sum(v is not None for v in record.values())
+            raise InputError(where, None, f"{given} field{'s' if given != 1 else ''}",
+                             f"{len(header)} fields, as in the header")
         record = {k: (v or "").strip() for k, v in record.items()}
         for column, text in record.items():
             check_text_value(text, where, f"column {column!r}")
@@ -171,6 +197,9 @@ def _read_records(reader: csv.DictReader, path: Path, table: str) -> list[Row]:
         rows.append(Row(table, row_id, parameter, value, low, high, unit_text, record["value"],
                         record["source"], record["url"], record["source_date"], quality,
                         record.get("notes", ""), str(path), line))
+    if not rows:
+        raise InputError(f"{path}:{done[0] or 1}", None, "a header and no rows",
+                         "at least one row (id, parameter, value, unit, ..., source)")
     return rows
 
 

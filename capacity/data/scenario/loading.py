@@ -10,6 +10,7 @@ value is remembered (provenance). Every error names the file, the line and the k
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,7 +23,7 @@ from ..paths import scenarios_dir
 from .models import Case, Scenario
 from .overrides import apply_overrides, read_overrides
 from .template_layout import is_template
-from .validation import _deep_merge, validate_case
+from .validation import _deep_merge, check_variant_count, validate_case
 
 DEFAULT_SCENARIO = "netherlands"
 
@@ -118,10 +119,16 @@ def load_scenario(source: str | Path | None = None,
                                  f"{str(file)!r}, which does not exist", "an assumption CSV file")
         catalog = (catalog or default_catalog()).with_files(files)
     catalog = catalog or default_catalog()
+    if "name" in data:
+        _check_name(data["name"], f"{path}:{lines.get(('name',), 1)}")
+    for override in settings:
+        if override.path == ("name",):
+            _check_name(override.value, override.where)
     variants = data.pop("variants", None) or {}
     if not isinstance(variants, dict):
         raise InputError(f"{path}:{lines.get(('variants',), 1)}", "variants", repr(variants),
                          "a mapping of variant names to overrides")
+    check_variant_count(len(variants), f"{path}:{lines.get(('variants',), 1)}")
     cases: dict[str, Case] = {}
     used_by_case: dict[str, dict[tuple, Row]] = {}
     set_lines = {override.path: override.where for override in settings}
@@ -149,6 +156,14 @@ def load_scenario(source: str | Path | None = None,
     return Scenario(name=str(data.get("name", path.stem)), source=str(path), cases=cases,
                     assumptions_used=used_by_case, catalog=catalog, checks=checks,
                     warnings=_range_warnings(used_by_case))
+
+
+def _check_name(value: Any, where: str) -> None:
+    """A scenario's name is text (a number or a date is read as text too): never a list, a
+    mapping, a boolean or empty."""
+    if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float, dt.date)):
+        raise InputError(where, "name", "an empty value" if value is None else repr(value)[:60],
+                         "a name as text (netherlands, my-country)")
 
 
 def _range_warnings(used_by_case: dict) -> list[str]:

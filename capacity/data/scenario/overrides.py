@@ -41,8 +41,8 @@ def _read_value(text: str, where: str = SET_SOURCE) -> Any:
     try:
         value, _ = read_yaml_text(text, where)
     except InputError as exc:
-        if "invalid YAML" not in str(exc):
-            raise
+        if "invalid YAML" not in str(exc):    # named by the override, not a line of it
+            raise InputError(where, exc.key, exc.found, exc.expected, exc.hint) from None
         return check_text_value(text.strip(), where)
     return value
 

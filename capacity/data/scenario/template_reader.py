@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from .template_layout import (
     WORLDVIEWS,
     InputField,
 )
-from .validation import _deep_merge, validate_case
+from .validation import _deep_merge, check_variant_count, validate_case
 
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 MAX_ENTRIES = 1000
@@ -63,6 +64,10 @@ def check_archive(path: Path, source: str) -> None:
             raise InputError(source, None, f"entry {entry.filename!r} compressed {ratio:.0f} to 1",
                              f"a compression ratio of at most {MAX_COMPRESSION_RATIO}")
 
+
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+"""How Excel writes a character XML cannot hold (a control character: ``_x001B_``); openpyxl
+leaves it as written, so it is decoded here and then checked like any text."""
 
 MAX_CELLS = 100_000
 """Most cells read from one sheet of a template (the input sheets hold a few hundred)."""
@@ -133,6 +138,7 @@ class _Reader:
             raise InputError(self.where(sheet, row, column), key, f"a formula {str(value)!r}",
                              "a typed value (formulas are not read; paste the value instead)")
         if isinstance(value, str):
+            value = _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
             value = check_text_value(value.strip(), self.where(sheet, row, column), key)
             if not value:
                 return None
@@ -347,6 +353,7 @@ def _validate(data: dict, variants: dict, checks: list, source: str, lines: dict
     data.setdefault("name", name)
     cases, used_by_case = {}, {}
     overridden = {override.path: override.where for override in overrides}
+    check_variant_count(len(variants), f"{source}:Scenario")
     if not variants:
         case, used = validate_case(apply_overrides(copy.deepcopy(data), overrides), source, lines,
                                    catalog, overridden=overridden)

@@ -18,6 +18,17 @@ from .models import USER_BASE_NEEDS, Case, UnitSpec
 from .ranges import extract_ranges, range_rows
 
 
+MAX_VARIANTS = 100
+"""Most variants in one scenario (each is a whole run of the model; the presets have two)."""
+
+
+def check_variant_count(count: int, where: str) -> None:
+    """Refuse more than `MAX_VARIANTS` variants before any is validated or run."""
+    if count > MAX_VARIANTS:
+        raise InputError(where, "variants", f"{count:,} variants",
+                         f"at most {MAX_VARIANTS} (each is a whole run of the model)")
+
+
 def _deep_merge(base: dict, override: dict) -> dict:
     merged = copy.deepcopy(base)
     for key, value in override.items():
@@ -110,7 +121,7 @@ def readable_constraint(message: str) -> str:
     if message.startswith("String should match pattern '^[A-Za-z0-9][A-Za-z0-9_.+-]"):
         return ("a code of letters, digits, '_', '.', '+' or '-' starting with a letter or digit "
                 "(at most 80)")
-    return (message.replace("Input should be", "a value").replace("greater than or equal to", ">=")
+    return (message.replace("Input should be a valid", "a valid").replace("Input should be", "a value").replace("greater than or equal to", ">=")
             .replace("less than or equal to", "<=").replace("greater than", ">").replace("less than", "<"))
 
 
@@ -126,7 +137,7 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
             raise InputError(f"{source}:{line}" if line else source, section, repr(data[section])[:60],
                              "a mapping of keys (see docs/scenario.md)")
     ranges = extract_ranges(data)          # a value given as {value, low, high}: its value here
-    check_raw_identifiers(data, source, lines, catalog, variant_prefix)
+    check_raw_identifiers(data, source, lines, catalog, variant_prefix, overridden)
     used = fill_defaults(data, catalog)
     try:
         case = Case.model_validate(data)
@@ -149,7 +160,7 @@ def validate_case(data: dict, source: str, lines: dict[tuple, int], catalog: Cat
                          "every use case disabled (enabled: false)", "at least one enabled use case")
     case = case.model_copy(update={"use_cases": enabled})
     check_workforce(case, source, lines, variant_prefix)
-    check_shocks(case, source, lines, variant_prefix)
+    check_shocks(case, source, lines, variant_prefix, overridden)
     if isinstance(used, Used):
         used.warnings = range_warnings(case, used.replaced, lambda path: (overridden or {}).get(path)
                                        or _where(source, lines, path, variant_prefix))
@@ -161,7 +172,8 @@ def _where(source: str, lines: dict, path: tuple, variant_prefix: tuple) -> str:
     return f"{source}:{line}" if line else source
 
 
-def check_shocks(case: Case, source: str, lines: dict[tuple, int], variant_prefix: tuple = ()) -> None:
+def check_shocks(case: Case, source: str, lines: dict[tuple, int], variant_prefix: tuple = (),
+                 overridden: dict[tuple, str] | None = None) -> None:
     """Refuse a shock naming a use case the case does not have (a typo would otherwise hit
     nothing, silently), and robustness weights naming no worldview or shock case."""
     known = sorted(case.use_cases)
@@ -172,7 +184,8 @@ def check_shocks(case: Case, source: str, lines: dict[tuple, int], variant_prefi
             for name in shock.use_cases or []:
                 if name not in case.use_cases:
                     line = _line_for(lines, path, variant_prefix)
-                    raise InputError(f"{source}:{line}" if line else source,
+                    raise InputError(_overridden_where(path, overridden)
+                                     or (f"{source}:{line}" if line else source),
                                      ".".join(map(str, path + (index, "use_cases"))), repr(name),
                                      "a use case of the scenario: " + ", ".join(known))
 
@@ -193,12 +206,23 @@ ID_PATHS: list[tuple[tuple, str]] = [
 """Where a scenario names an id of the assumption library, and which table holds it."""
 
 
+def _overridden_where(path: tuple, overridden: dict[tuple, str] | None) -> str | None:
+    """The override (``--set PATH=VALUE``) that set `path` or a section holding it, if any:
+    what it set is blamed on it, not on the line of the file it replaced."""
+    for set_path, where in (overridden or {}).items():
+        if tuple(path[:len(set_path)]) == tuple(set_path):
+            return where
+    return None
+
+
 def _unknown_id(value: str, path: tuple, table: str, source: str, lines: dict[tuple, int],
-                catalog: Catalog, variant_prefix: tuple) -> InputError | None:
+                catalog: Catalog, variant_prefix: tuple,
+                overridden: dict[tuple, str] | None = None) -> InputError | None:
     known = catalog.ids(table)
     if value in known:
         return None
     line = _line_for(lines, path, variant_prefix)
+    where = _overridden_where(path, overridden) or (f"{source}:{line}" if line else source)
     close = difflib.get_close_matches(value, known, n=1)
     expected = "one of " + ", ".join(known)
     if table == "gpus":   # the extrapolated generations are named by a pattern, not listed
@@ -207,18 +231,19 @@ def _unknown_id(value: str, path: tuple, table: str, source: str, lines: dict[tu
                     + ", or a generation extrapolated past the catalogue, "
                     + ", ".join(f"{head}-x<year>" for head in heads)
                     + f" (up to {generations.LAST_EXTRAPOLATED_YEAR})")
-    return InputError(f"{source}:{line}" if line else source, ".".join(map(str, path)),
+    return InputError(where, ".".join(map(str, path)),
                       f"unknown id {value!r}", expected,
                       f"did you mean {close[0]!r}?" if close else None)
 
 
 def check_raw_identifiers(data: dict, source: str, lines: dict[tuple, int], catalog: Catalog,
-                          variant_prefix: tuple = ()) -> None:
-    """Refuse unknown ids before anything is looked up by them."""
+                          variant_prefix: tuple = (), overridden: dict[tuple, str] | None = None) -> None:
+    """Refuse unknown ids before anything is looked up by them (blamed on the ``--set`` that
+    gave one, if any)."""
     for path, table in ID_PATHS:
         value = _get(data, path)
         if isinstance(value, str):
-            error = _unknown_id(value, path, table, source, lines, catalog, variant_prefix)
+            error = _unknown_id(value, path, table, source, lines, catalog, variant_prefix, overridden)
             if error:
                 raise error
     for option in ("hosted-open-weight", "domestic-buildout"):
@@ -226,7 +251,8 @@ def check_raw_identifiers(data: dict, source: str, lines: dict[tuple, int], cata
         if isinstance(roadmap, dict):
             for year, gpu in roadmap.items():
                 path = ("options", option, "gpu_roadmap", year)
-                error = _unknown_id(str(gpu), path, "gpus", source, lines, catalog, variant_prefix)
+                error = _unknown_id(str(gpu), path, "gpus", source, lines, catalog, variant_prefix,
+                                    overridden)
                 if error:
                     raise error
 
