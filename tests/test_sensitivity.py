@@ -91,3 +91,48 @@ def test_cli_sensitivity_writes_a_tornado_chart(tmp_path):
     refused = CliRunner().invoke(main, ["sensitivity", "--output", "Cost|Total[domestic-buildout, 2035]",
                                         "-o", str(tmp_path / "t.csv")])
     assert refused.exit_code == 2
+
+
+def _catalogue_file(folder, key: str, canonical: float):
+    """An assumption file replacing one library row (table:id:parameter) with `canonical`,
+    written in the row's own unit."""
+    import csv
+    from capacity.data.catalog import default_catalog
+    table, row_id, parameter = key.split(":", 2)
+    row = default_catalog().get(table, row_id, parameter)
+    folder.mkdir()
+    path = folder / f"{table}.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["id", "parameter", "value", "unit", "low", "high", "source", "url", "source_date",
+                         "quality", "notes"])
+        writer.writerow([row_id, parameter, repr(row.given(canonical)), row.unit_given, "", "", row.source, row.url,
+                         row.source_date, row.quality, row.notes])
+    return path
+
+
+def test_a_catalogue_price_the_rows_are_built_from_swings_as_a_full_run_with_that_row(tmp_path):
+    """GPU server prices enter the rows when the fleet buys a later generation: each is an input
+    whose swing equals a run with the library row replaced by an assumption file."""
+    output = "Cost|Total[domestic-buildout, 2034]"
+    swings = tornado(capacity.load_scenario(), output, top=1000)
+    catalogue = swings[swings["input"].str.startswith("gpus:")]
+    assert {"gpus:b300:server_cost", "gpus:h100-sxm:rental_price"} <= set(catalogue["input"])
+    moving = catalogue[catalogue["swing"] > 0]
+    assert len(moving) >= 1
+    for row in moving.head(2).itertuples(index=False):
+        for end, value, expected in (("low", row.low, row.output_at_low), ("high", row.high, row.output_at_high)):
+            path = _catalogue_file(tmp_path / f"{row.input.replace(':', '-')}-{end}", row.input, value)
+            plan = capacity.run(assumptions=[path])
+            assert _value(plan, "domestic-buildout", "Cost|Total", 2034) == pytest.approx(expected, rel=1e-9)
+
+
+def test_catalogue_rows_read_by_look_ups_are_listed_as_held():
+    from capacity.analysis.uncertainty import uncertain_inputs
+    inputs, held = uncertain_inputs(capacity.load_scenario())
+    keys = {spec.key for spec in inputs}
+    assert "gpus:b300:board_power" in held and "gpus:b300:memory_bandwidth" in held
+    assert not keys & set(held)
+    spec = next(spec for spec in inputs if spec.key == "gpus:b300:server_cost")
+    assert spec.low < spec.value < spec.high and len(spec.source) > 10
+    assert set(spec.paths) == {"realist", "maximalist"}

@@ -96,26 +96,25 @@ def _records_to_frame(records: list, where: str) -> pd.DataFrame:
         raise InputError(where, f"results[{missing}]", f"keys {sorted(records[missing])}",
                          f"keys {RESULT_COLUMNS}")
 
-    raw = pd.DataFrame.from_records(records, columns=RESULT_COLUMNS)
+    # checked as Python lists before pandas sees them (a 400-digit integer overflows its
+    # conversions, differently across versions)
+    raw = {column: [record[column] for record in records] for column in RESULT_COLUMNS}
     checks = {column: (lambda v: isinstance(v, str), "a string") for column in _TEXT_COLUMNS}
     checks["year"] = (lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 9999,
                       "an integer year (0 to 9999)")
     checks["value"] = (lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
                                                and _finite(v)), "a finite number or null")
     for column, (valid, expected) in checks.items():
-        ok = raw[column].map(valid).to_numpy(dtype=bool)
-        if not ok.all():
-            i = int(np.argmin(ok))
+        i = next((i for i, value in enumerate(raw[column]) if not valid(value)), None)
+        if i is not None:
             raise InputError(where, f"results[{i}].{column}", json.dumps(records[i][column]), expected)
 
     for column in _TEXT_COLUMNS:      # text printed to a terminal: no control characters
-        for value, i in {v: i for i, v in reversed(list(enumerate(raw[column].tolist())))}.items():
+        for value, i in {v: i for i, v in reversed(list(enumerate(raw[column])))}.items():
             check_text_value(value, where, f"results[{i}].{column}")
-    table = pd.DataFrame({column: pd.Series(raw[column].tolist(), dtype=str)
-                          for column in _TEXT_COLUMNS})
-    table["year"] = pd.Series(raw["year"].tolist(), dtype="int64")
-    table["value"] = pd.Series([np.nan if v is None else v for v in raw["value"].tolist()],
-                               dtype="float64")
+    table = pd.DataFrame({column: pd.Series(raw[column], dtype=str) for column in _TEXT_COLUMNS})
+    table["year"] = pd.Series(raw["year"], dtype="int64")
+    table["value"] = pd.Series([np.nan if v is None else float(v) for v in raw["value"]], dtype="float64")
     return table[RESULT_COLUMNS]
 
 

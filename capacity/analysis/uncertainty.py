@@ -15,9 +15,14 @@ high points. A draw's rows are the base rows with these changes applied, all dra
 at once: `draw_rows`. Draws are evaluated in chunks of rows (`CHUNK_ROWS`), each a set of
 extra series of one evaluation of the chain; nothing loops over draws.
 
-Inputs that set the portfolios, the robustness matrix or the plausibility thresholds (not the
-chain's rows) and the catalogue tables read through lookups (GPU and model specifications,
-efficiency factors) are held at their values; `Uncertainty.held` lists the former.
+Catalogue rows with a range that a case's rows are built from (a GPU's server, purchase or
+rental price, read when the fleet buys a later generation or rents another GPU) are inputs too:
+their probes rebuild the rows from a catalogue with the row at its low and at its high (and
+the GPU generations derived from it re-extrapolated). Held at their values, and listed in
+`Uncertainty.held`: inputs that set the portfolios, the robustness matrix or the plausibility
+thresholds (not the chain's rows), and catalogue rows of GPUs and models the scenario uses
+that the chain reads through its look-ups rather than its rows (HBM, bandwidth, peak FLOP/s,
+board power). The calibrated efficiency factors carry no range.
 """
 
 from __future__ import annotations
@@ -70,9 +75,82 @@ def uncertain_inputs(scenario: Scenario) -> tuple[list[Input], list[str]]:
                 continue
             entry = found.setdefault(row.key, {"row": row, "paths": {}})
             entry["paths"].setdefault(case, []).append(path)
+    moving, looked_up = _catalogue_inputs(scenario, set(found) | held)
+    found.update(moving)
     inputs = [Input(key, float(e["row"].value), float(e["row"].low), float(e["row"].high), e["paths"],
                     e["row"].source, e["row"].quality or "unrated") for key, e in sorted(found.items())]
-    return inputs, sorted(held - set(found))
+    return inputs, sorted((held | looked_up) - set(found))
+
+
+CATALOGUE_TABLES = ("gpus", "models", "api_products")
+"""Tables whose rows the chain reads by id (not through a scenario path)."""
+
+
+def _catalogue_inputs(scenario: Scenario, known: set[str]) -> tuple[dict[str, dict], set[str]]:
+    """Ranged catalogue rows of the GPUs, models and API products the scenario's rows name:
+    those that move some case's rows (with their paths, ``("catalog", key)``), and the keys of
+    the others (read by the chain's look-ups)."""
+    from ..data.generations import base_of
+    from ..model.rows import case_columns
+    named: set[str] = set()
+    base_columns = {}
+    for name, case in scenario.cases.items():
+        columns = case_columns(case, scenario.catalog)
+        base_columns[name] = columns
+        for values in columns.values():
+            if values.dtype == object:
+                named.update(value for value in set(values.tolist()) if isinstance(value, str))
+    named |= {base_of(value) for value in named if base_of(value) is not None}
+    moving: dict[str, dict] = {}
+    looked_up: set[str] = set()
+    for table in CATALOGUE_TABLES:
+        for row in scenario.catalog.all_rows(table):
+            if row.id not in named or row.key in known or not isinstance(row.value, (int, float)) \
+                    or isinstance(row.value, bool) or not row.low < row.high:
+                continue
+            paths = {}
+            for name, case in scenario.cases.items():
+                base = base_columns[name]
+                for x in (row.low, row.high):
+                    probed = case_columns(case, _catalog_with(scenario, row.key, x))
+                    if any(not _same(base[c], probed[c]) for c in base if base[c].dtype.kind in "fi"):
+                        paths[name] = [("catalog", row.key)]
+                        break
+            if paths:
+                moving[row.key] = {"row": row, "paths": paths}
+            else:
+                looked_up.add(row.key)
+    return moving, looked_up
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    a, b = a.astype(float), b.astype(float)
+    return bool(((a == b) | (np.isnan(a) & np.isnan(b))).all())
+
+
+_CATALOGS: dict[tuple, tuple] = {}
+"""Catalogues with one row replaced, kept for the probes of one scenario (keyed by its id and
+checked by identity): each is made once for the filter and the probes."""
+
+
+def _catalog_with(scenario: Scenario, key: str, value: float):
+    """The scenario's catalogue with row `key` (table:id:parameter) at `value`, GPU
+    generations re-derived."""
+    from dataclasses import replace
+
+    from ..data.catalog import Catalog, _extrapolated
+    memo = (id(scenario.catalog), key, value)
+    found = _CATALOGS.get(memo)
+    if found is not None and found[0] is scenario.catalog:
+        return found[1]
+    table, row_id, parameter = key.split(":", 2)
+    catalog = Catalog({name: dict(rows) for name, rows in scenario.catalog.rows.items()})
+    catalog.add([replace(catalog.get(table, row_id, parameter), value=value)])
+    catalog = _extrapolated(catalog) if table == "gpus" else catalog
+    if len(_CATALOGS) > 512:
+        _CATALOGS.clear()
+    _CATALOGS[memo] = (scenario.catalog, catalog)
+    return catalog
 
 
 # --- sampling --------------------------------------------------------------------------------
@@ -155,10 +233,15 @@ class Effect:
     high: dict[str, np.ndarray]
 
 
-def _with(case, spec: Input, name: str, value: float):
+def _with(scenario: Scenario, case, spec: Input, name: str, value: float):
+    """The case and catalogue with `spec` at `value` where case `name` uses it."""
+    catalog = scenario.catalog
     for path in spec.paths[name]:
-        case = replace_path(case, path, value)
-    return case
+        if path[0] == "catalog":
+            catalog = _catalog_with(scenario, path[1], value)
+        else:
+            case = replace_path(case, path, value)
+    return case, catalog
 
 
 def probe(scenario: Scenario, inputs: list[Input]) -> dict[str, tuple[pd.DataFrame, dict[str, Effect]]]:
@@ -174,7 +257,7 @@ def probe(scenario: Scenario, inputs: list[Input]) -> dict[str, tuple[pd.DataFra
         for spec in inputs:
             if name not in spec.paths:
                 continue
-            probes = [case_columns(_with(case, spec, name, x), scenario.catalog) for x in (spec.low, spec.high)]
+            probes = [case_columns(*_with(scenario, case, spec, name, x)) for x in (spec.low, spec.high)]
             low, high = (np.stack([p[c].astype(float) for c in numeric]) for p in probes)
             same = lambda other: ((other == matrix) | (np.isnan(other) & np.isnan(matrix))).all(axis=1)
             moved = np.flatnonzero(~(same(low) & same(high)))
