@@ -111,27 +111,37 @@ def _catalogue_file(folder, key: str, canonical: float):
     return path
 
 
-def test_a_catalogue_price_the_rows_are_built_from_swings_as_a_full_run_with_that_row(tmp_path):
-    """GPU server prices enter the rows when the fleet buys a later generation: each is an input
-    whose swing equals a run with the library row replaced by an assumption file."""
+def test_a_catalogue_row_swings_as_a_full_run_with_that_row_replaced(tmp_path):
+    """GPU server prices enter the rows when the fleet buys a later generation; board power and
+    bandwidth are read by the chain's look-ups (an entry per draw): each is an input whose swing
+    equals a run with the library row replaced by an assumption file."""
     output = "Cost|Total[domestic-buildout, 2034]"
     swings = tornado(capacity.load_scenario(), output, top=1000)
     catalogue = swings[swings["input"].str.startswith("gpus:")]
-    assert {"gpus:b300:server_cost", "gpus:h100-sxm:rental_price"} <= set(catalogue["input"])
+    assert {"gpus:b300:server_cost", "gpus:h100-sxm:rental_price", "gpus:b300:board_power",
+            "gpus:b300:memory_bandwidth"} <= set(catalogue["input"])
     moving = catalogue[catalogue["swing"] > 0]
-    assert len(moving) >= 1
-    for row in moving.head(2).itertuples(index=False):
+    # a price the rows are built from, and properties the chain reads by look-up (generations
+    # derived from b300 follow it)
+    chosen = moving[moving["input"].isin(["gpus:b300:server_cost", "gpus:b300:board_power",
+                                          "gpus:b300:memory_bandwidth"])]
+    assert len(chosen) == 3, moving
+    for row in chosen.itertuples(index=False):
         for end, value, expected in (("low", row.low, row.output_at_low), ("high", row.high, row.output_at_high)):
             path = _catalogue_file(tmp_path / f"{row.input.replace(':', '-')}-{end}", row.input, value)
             plan = capacity.run(assumptions=[path])
             assert _value(plan, "domestic-buildout", "Cost|Total", 2034) == pytest.approx(expected, rel=1e-9)
 
 
-def test_catalogue_rows_read_by_look_ups_are_listed_as_held():
-    from capacity.analysis.uncertainty import uncertain_inputs
-    inputs, held = uncertain_inputs(capacity.load_scenario())
+def test_catalogue_rows_the_chain_does_not_read_are_listed_as_held():
+    from capacity.analysis.uncertainty import looked_up_columns, uncertain_inputs
+    scenario = capacity.load_scenario()
+    inputs, held = uncertain_inputs(scenario)
     keys = {spec.key for spec in inputs}
-    assert "gpus:b300:board_power" in held and "gpus:b300:memory_bandwidth" in held
+    assert "gpus:b300:purchase_price" in held           # the chain prices servers (server_cost)
+    assert "purchase_price" not in looked_up_columns(scenario)["gpus"]
+    assert {"board_power", "memory_bandwidth", "hbm_capacity"} <= set(looked_up_columns(scenario)["gpus"])
+    assert {"gpus:b300:board_power", "gpus:gb200:hbm_capacity"} <= keys
     assert not keys & set(held)
     spec = next(spec for spec in inputs if spec.key == "gpus:b300:server_cost")
     assert spec.low < spec.value < spec.high and len(spec.source) > 10

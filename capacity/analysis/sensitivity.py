@@ -66,13 +66,15 @@ def _evaluate_points(scenario: Scenario, case: str, base, effects, inputs: list[
     """Evaluate one case at each row of `values` (points x inputs) as series of one run."""
     from ..model.lookup import tables_for
     from ..model.options import evaluate, supply_for
-    from .uncertainty import _tile_cases
+    from .uncertainty import _tile_cases, drawn_catalogue, table_probe
     rows = draw_rows(base, effects, inputs, values, case, 0)
     single = Scenario(scenario.name, scenario.source, {case: scenario.cases[case]},
                       {case: scenario.assumptions_used.get(case, {})}, scenario.catalog)
     base_supply = supply_for(single, base)
     supply = _tile_cases(base_supply, base, len(values))
-    cells, quantities, shared = evaluate(rows, tables_for(scenario.catalog), supply)
+    tables, rows, supply = drawn_catalogue(tables_for(scenario.catalog), table_probe(single, inputs), inputs,
+                                           values, 0, rows, supply, np.repeat(np.arange(len(values)), len(base)))
+    cells, quantities, shared = evaluate(rows, tables, supply)
     point_of_row = np.repeat(np.arange(len(values)), len(base))
     return cells, quantities, shared, rows, point_of_row
 

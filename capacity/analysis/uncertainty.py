@@ -15,14 +15,17 @@ high points. A draw's rows are the base rows with these changes applied, all dra
 at once: `draw_rows`. Draws are evaluated in chunks of rows (`CHUNK_ROWS`), each a set of
 extra series of one evaluation of the chain; nothing loops over draws.
 
-Catalogue rows with a range that a case's rows are built from (a GPU's server, purchase or
-rental price, read when the fleet buys a later generation or rents another GPU) are inputs too:
-their probes rebuild the rows from a catalogue with the row at its low and at its high (and
-the GPU generations derived from it re-extrapolated). Held at their values, and listed in
+Ranged catalogue rows of the GPUs and models a case's rows name are inputs too. One its rows
+are built from (a GPU's server or rental price, read when the fleet buys a later generation or
+rents another GPU) is probed like a scenario value, on rows rebuilt from a catalogue with the
+row at its low and at its high (GPU generations derived from it re-extrapolated). One the chain
+reads through its look-ups (board power, HBM, bandwidth, peak FLOP/s, model shapes: the
+properties `looked_up_columns` records) is probed on the look-up tables built from those
+catalogues (`table_probe`), and each draw gets its own entry ``<id>~<draw>`` with its values,
+named by that draw's rows (`drawn_catalogue`). Held at their values, and listed in
 `Uncertainty.held`: inputs that set the portfolios, the robustness matrix or the plausibility
-thresholds (not the chain's rows), and catalogue rows of GPUs and models the scenario uses
-that the chain reads through its look-ups rather than its rows (HBM, bandwidth, peak FLOP/s,
-board power). The calibrated efficiency factors carry no range.
+thresholds (not the chain's rows), and ranged catalogue rows the chain does not read (a GPU's
+purchase price: servers are priced whole). The calibrated efficiency factors carry no range.
 """
 
 from __future__ import annotations
@@ -75,11 +78,11 @@ def uncertain_inputs(scenario: Scenario) -> tuple[list[Input], list[str]]:
                 continue
             entry = found.setdefault(row.key, {"row": row, "paths": {}})
             entry["paths"].setdefault(case, []).append(path)
-    moving, looked_up = _catalogue_inputs(scenario, set(found) | held)
+    moving, unread = _catalogue_inputs(scenario, set(found) | held)
     found.update(moving)
     inputs = [Input(key, float(e["row"].value), float(e["row"].low), float(e["row"].high), e["paths"],
                     e["row"].source, e["row"].quality or "unrated") for key, e in sorted(found.items())]
-    return inputs, sorted((held | looked_up) - set(found))
+    return inputs, sorted((held | unread) - set(found))
 
 
 CATALOGUE_TABLES = ("gpus", "models", "api_products")
@@ -88,39 +91,85 @@ CATALOGUE_TABLES = ("gpus", "models", "api_products")
 
 def _catalogue_inputs(scenario: Scenario, known: set[str]) -> tuple[dict[str, dict], set[str]]:
     """Ranged catalogue rows of the GPUs, models and API products the scenario's rows name:
-    those that move some case's rows (with their paths, ``("catalog", key)``), and the keys of
-    the others (read by the chain's look-ups)."""
+    those that move some case's rows or the chain's look-up tables (with their paths,
+    ``("catalog", key)``, in the cases whose rows name the id), and the keys of the others
+    (which the chain does not read)."""
     from ..data.generations import base_of
     from ..model.rows import case_columns
-    named: set[str] = set()
+    named: dict[str, set[str]] = {}
     base_columns = {}
     for name, case in scenario.cases.items():
         columns = case_columns(case, scenario.catalog)
         base_columns[name] = columns
-        for values in columns.values():
-            if values.dtype == object:
-                named.update(value for value in set(values.tolist()) if isinstance(value, str))
-    named |= {base_of(value) for value in named if base_of(value) is not None}
+        ids = {value for values in columns.values() if values.dtype == object
+               for value in set(values.tolist()) if isinstance(value, str)}
+        named[name] = ids | {base_of(value) for value in ids if base_of(value) is not None}
     moving: dict[str, dict] = {}
-    looked_up: set[str] = set()
+    unread: set[str] = set()
     for table in CATALOGUE_TABLES:
         for row in scenario.catalog.all_rows(table):
-            if row.id not in named or row.key in known or not isinstance(row.value, (int, float)) \
+            cases = [name for name in scenario.cases if row.id in named[name]]
+            if not cases or row.key in known or not isinstance(row.value, (int, float)) \
                     or isinstance(row.value, bool) or not row.low < row.high:
                 continue
             paths = {}
-            for name, case in scenario.cases.items():
+            for name in cases:
                 base = base_columns[name]
                 for x in (row.low, row.high):
-                    probed = case_columns(case, _catalog_with(scenario, row.key, x))
+                    probed = case_columns(scenario.cases[name], _catalog_with(scenario, row.key, x))
                     if any(not _same(base[c], probed[c]) for c in base if base[c].dtype.kind in "fi"):
                         paths[name] = [("catalog", row.key)]
                         break
+            if not paths and table in LOOKUP_TABLES and any(
+                    _table_moves(scenario, row.key, x, table) for x in (row.low, row.high)):
+                paths = {name: [("catalog", row.key)] for name in cases}
             if paths:
                 moving[row.key] = {"row": row, "paths": paths}
             else:
-                looked_up.add(row.key)
-    return moving, looked_up
+                unread.add(row.key)
+    return moving, unread
+
+
+LOOKUP_TABLES = ("gpus", "models")
+"""Catalogue tables the chain reads through its look-ups (`capacity.model.lookup.Tables`)."""
+
+
+_READ: dict[int, tuple] = {}
+"""`looked_up_columns` of a scenario (keyed by its id, checked by identity)."""
+
+
+def looked_up_columns(scenario: Scenario) -> dict[str, list[str]]:
+    """The numeric properties of each look-up table (`LOOKUP_TABLES`) the chain reads when it
+    runs the scenario's cases, recorded in one evaluation (`lookup.recording_reads`)."""
+    from ..model.lookup import recording_reads, tables_for
+    from ..model.options import evaluate, supply_for
+    from ..model.rows import scenario_rows
+    found = _READ.get(id(scenario))
+    if found is not None and found[0] is scenario:
+        return found[1]
+    tables = tables_for(scenario.catalog)
+    rows = scenario_rows(scenario)
+    with recording_reads() as reads:
+        evaluate(rows, tables, supply_for(scenario, rows))
+    read = {table: sorted(column for frame_id, column in reads if frame_id == id(getattr(tables, table)))
+            for table in LOOKUP_TABLES}
+    if len(_READ) > 16:
+        _READ.clear()
+    _READ[id(scenario)] = (scenario, read)
+    return read
+
+
+def _numeric(scenario: Scenario, frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The columns of a look-up table the chain reads (as floats)."""
+    return frame.reindex(columns=looked_up_columns(scenario)[table]).apply(pd.to_numeric, errors="coerce")
+
+
+def _table_moves(scenario: Scenario, key: str, value: float, table: str) -> bool:
+    from ..model.lookup import tables_for
+    base = _numeric(scenario, getattr(tables_for(scenario.catalog), table), table)
+    probed = _numeric(scenario, getattr(tables_for(_catalog_with(scenario, key, value)), table), table).reindex(
+        index=base.index)
+    return not all(_same(base[c].to_numpy(), probed[c].to_numpy()) for c in base.columns)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -298,6 +347,16 @@ def draw_rows(base: pd.DataFrame, effects: dict[str, Effect], inputs: list[Input
     rows = pd.DataFrame({c: np.tile(base[c].to_numpy(), d) for c in base.columns})
     rows["scenario"] = np.repeat(np.char.add(f"{case}#", np.arange(first_draw, first_draw + d).astype(str)),
                                  n).astype(object)
+    for column, moved in moved_columns(base, effects, inputs, values).items():
+        rows[column] = moved.ravel()
+    return rows
+
+
+def moved_columns(base: pd.DataFrame, effects: dict[str, Effect], inputs: list[Input],
+                  values: np.ndarray) -> dict[str, np.ndarray]:
+    """Each column of `base` some input moves, as (draws, rows) values for the draws
+    `values` (draws x inputs): scaled, shifted or interpolated as its probes showed."""
+    d, n = values.shape[0], len(base)
     columns: dict[str, dict] = {}
     for k, spec in enumerate(inputs):
         effect = effects.get(spec.key)
@@ -320,12 +379,118 @@ def draw_rows(base: pd.DataFrame, effects: dict[str, Effect], inputs: list[Input
                 curve = np.where(below, (lo - b) * (1.0 - t_below), (hi - b) * t_above)
             entry["add"] = entry["add"] + np.where(kind == LINEAR, np.nan_to_num(slope) * (x - spec.value), 0.0) \
                 + np.where(kind == CURVE, np.nan_to_num(curve), 0.0)
+    out = {}
     for column, entry in columns.items():
         b = base[column].to_numpy(float)[None, :]
         with np.errstate(invalid="ignore"):
             moved = (b + np.nan_to_num(entry["add"])) * entry["times"]
-        rows[column] = np.where(np.isnan(b), b, moved).ravel()
-    return rows
+        out[column] = np.where(np.isnan(b), b, moved)
+    return out
+
+
+# --- catalogue rows read through the look-ups: an entry per draw --------------------------------
+
+VARIANT = "~"
+"""Separator of a drawn look-up entry's id: ``<id>~<draw>`` (GPU ``b300~17``)."""
+
+
+@dataclass
+class TableEffect:
+    """How the catalogue inputs move one look-up table (its ids are the probed rows)."""
+
+    frame: pd.DataFrame              # the table as the chain reads it, ids x properties
+    effects: dict[str, Effect]       # input key -> its effect on the table's numeric columns
+
+
+def table_probe(scenario: Scenario, inputs: list[Input]) -> dict[str, TableEffect]:
+    """For each look-up table (`LOOKUP_TABLES`) some catalogue input moves: the table and each
+    input's effect, probed like the rows (`probe`) on tables built from the catalogue with the
+    input at its low and at its high (GPU generations re-derived)."""
+    from ..model.lookup import tables_for
+    catalogue = [spec for spec in inputs
+                 if any(path[0] == "catalog" for paths in spec.paths.values() for path in paths)]
+    out: dict[str, TableEffect] = {}
+    if not catalogue:
+        return out
+    base_tables = tables_for(scenario.catalog)
+    for table in LOOKUP_TABLES:
+        frame = getattr(base_tables, table)
+        base = _numeric(scenario, frame, table)
+        numeric = list(base.columns)
+        matrix = base.to_numpy(float).T                                   # (columns, ids)
+        effects = {}
+        for spec in catalogue:
+            low, high = (_numeric(scenario, getattr(tables_for(_catalog_with(scenario, spec.key, x)), table),
+                                  table).reindex(index=frame.index).to_numpy(float).T for x in (spec.low, spec.high))
+            same = lambda other: ((other == matrix) | (np.isnan(other) & np.isnan(matrix))).all(axis=1)
+            moved = np.flatnonzero(~(same(low) & same(high)))
+            if moved.size:
+                effects[spec.key] = Effect([numeric[i] for i in moved],
+                                           [_kind(matrix[i], low[i], high[i], spec) for i in moved],
+                                           {numeric[i]: low[i] for i in moved}, {numeric[i]: high[i] for i in moved})
+        if effects:
+            out[table] = TableEffect(frame, effects)
+    return out
+
+
+def drawn_catalogue(tables, table_effects: dict[str, TableEffect], inputs: list[Input], values: np.ndarray,
+                    first_draw: int, rows: pd.DataFrame, supply, draw_of_row: np.ndarray):
+    """Tables, rows and supply for a block of draws (`values`: draws x inputs) in which each
+    id an input moves has an entry per draw (``<id>~<draw>``, `VARIANT`) carrying that draw's
+    values, and each row names the entry of its own draw (`draw_of_row`); unchanged when no
+    input moves a look-up table."""
+    if not table_effects:
+        return tables, rows, supply
+    from dataclasses import replace
+    d = values.shape[0]
+    suffixes = np.char.add(VARIANT, np.arange(first_draw, first_draw + d).astype(str))
+    frames, varied = {}, set()
+    cube = tables.efficiency
+    for table in LOOKUP_TABLES:
+        frame = getattr(tables, table)
+        effect = table_effects.get(table)
+        if effect is None:
+            frames[table] = frame
+            continue
+        moved = moved_columns(effect.frame, effect.effects, inputs, values)
+        changed = np.zeros(len(frame), bool)
+        for one in effect.effects.values():
+            for kinds in one.kinds:
+                changed |= kinds != NONE
+        positions = np.flatnonzero(changed)
+        block = frame.iloc[np.tile(positions, d)].copy()
+        block.index = pd.Index(np.char.add(np.tile(frame.index[positions].to_numpy(str), d),
+                                           np.repeat(suffixes, len(positions))).astype(object), name=frame.index.name)
+        for column, array in moved.items():
+            block[column] = array[:, positions].ravel()
+        frames[table] = pd.concat([frame, block])
+        varied |= set(frame.index[positions])
+        if table == "gpus" and cube is not None:     # efficiency factors are not drawn: the base id's
+            cube = np.concatenate([cube, cube[:, np.tile(positions, d), :]], axis=1)
+    drawn = replace(tables, gpus=frames["gpus"], models=frames["models"], efficiency=cube)
+    suffix_of_row = np.char.add(VARIANT, draw_of_row.astype(str))
+    rows = _variant_ids(rows, varied, suffix_of_row)
+    if supply.pooled is not None:
+        supply = replace(supply, pooled=_variant_ids(supply.pooled, varied, suffix_of_row))
+    return drawn, rows, supply
+
+
+def _variant_ids(frame: pd.DataFrame, varied: set[str], suffix_of_row: np.ndarray) -> pd.DataFrame:
+    """`frame` with each id in `varied` (in any text column but the rows' identity) replaced by
+    its row's draw entry."""
+    from ..model.rows import IDENTITY_COLUMNS
+    changed = {}
+    for column in frame.columns:
+        series = frame[column]
+        if column in IDENTITY_COLUMNS or not (series.dtype == object or isinstance(series.dtype, pd.CategoricalDtype)
+                                              or pd.api.types.is_string_dtype(series.dtype)):
+            continue
+        mask = series.isin(varied).to_numpy()
+        if mask.any():
+            text = series.to_numpy(dtype=object).copy()
+            text[mask] = np.char.add(text[mask].astype(str), suffix_of_row[mask]).astype(object)
+            changed[column] = text
+    return frame.assign(**changed) if changed else frame
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -376,11 +541,17 @@ def monte_carlo(scenario: Scenario, draws: int, seed: int = 0, vary: list[str] |
     factors = _report_factors()
     from .sweep import map_partitions
 
+    table_effects = table_probe(scenario, inputs)
+
     def run_chunk(start: int) -> dict:
         block = values[start:start + chunk]
         parts = [draw_rows(base, effects, inputs, block, case, start) for case, (base, effects) in probes.items()]
         rows = pd.concat(parts, ignore_index=True)       # case by case, each case's draws together
-        cells, quantities, shared = evaluate(rows, tables, _tile_cases(base_supply, base_rows, len(block)))
+        draw_of_row = np.concatenate([np.repeat(np.arange(start, start + len(block)), len(base))
+                                      for base, _ in probes.values()])
+        drawn, rows, supply = drawn_catalogue(tables, table_effects, inputs, block, start, rows,
+                                              _tile_cases(base_supply, base_rows, len(block)), draw_of_row)
+        cells, quantities, shared = evaluate(rows, drawn, supply)
         return _variables(cells, rows, quantities, shared, names, len(block))
 
     # chunks of rows (memory), here or on the cluster's workers; never one draw at a time

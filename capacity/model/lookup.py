@@ -6,6 +6,7 @@ Rows carry GPU and model ids; these helpers turn id arrays into property arrays 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,8 +138,26 @@ def _coded(ids: np.ndarray):
     return CodedIds(ids) if ids.dtype == object else ids
 
 
+_RECORDERS: list[set] = []
+"""Open `recording_reads` blocks: each collects ``(id(frame), column)`` of the look-ups made."""
+
+
+@contextmanager
+def recording_reads():
+    """Collect which numeric properties the chain reads in this block (a set of ``(id of the
+    table frame, column)``): what the Monte Carlo may draw through the look-ups."""
+    found: set = set()
+    _RECORDERS.append(found)
+    try:
+        yield found
+    finally:
+        _RECORDERS.remove(found)
+
+
 def _gather(frame: pd.DataFrame, ids, column: str) -> np.ndarray:
     """`column` of `frame` for each id (NaN where unknown), in the shape of `ids`."""
+    for found in _RECORDERS:
+        found.add((id(frame), column))
     if isinstance(ids, CodedIds):
         return _gather(frame, ids.categorical, column).reshape(ids.shape)
     shape = (len(ids),) if isinstance(ids, pd.Categorical) else np.shape(ids)
