@@ -96,10 +96,23 @@ class Cells:
         return _segments(self._flat_tier_cell)
 
     def series_value(self, values: np.ndarray) -> np.ndarray:
-        """A per-row setting constant within a (series, year) cell, on the (S, Y) grid."""
+        """A per-row setting constant within a (series, year) cell, on the (S, Y) grid (read
+        from one row of each cell: the last, as a scatter of every row would leave it)."""
         out = np.full(self.n_series * self.n_years, np.nan)
-        out[self.series_cell()] = values
+        if np.ndim(values) == 1 and len(values) == len(self.series):
+            cell, row = self._one_row_per_cell
+            out[cell] = values[row]
+        else:
+            out[self.series_cell()] = values
         return out.reshape(self.n_series, self.n_years)
+
+    @cached_property
+    def _one_row_per_cell(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each (series, year) cell that has rows, and its last row."""
+        last = np.full(self.n_series * self.n_years, -1, dtype=np.int64)
+        last[self._series_cell] = np.arange(len(self.series))
+        cell = np.flatnonzero(last >= 0)
+        return cell, last[cell]
 
     def present(self) -> np.ndarray:
         """(S, Y) True where the series has rows in that year."""
@@ -137,7 +150,10 @@ def codes_of(values) -> tuple[np.ndarray, int]:
         return values
     if isinstance(values, pd.Categorical):
         return values.codes.astype(np.int64) + 1, len(values.categories) + 1
-    codes, uniques = pd.factorize(np.asarray(values).ravel(), use_na_sentinel=True)
+    array = np.asarray(values).ravel()
+    if array.dtype.kind in "fiub" and len(array) and (array == array[0]).all():
+        return np.ones(len(array), dtype=np.int64), 2    # one value (most settings): as factorised
+    codes, uniques = pd.factorize(array, use_na_sentinel=True)
     return codes.astype(np.int64) + 1, len(uniques) + 1
 
 
