@@ -237,3 +237,18 @@ def test_a_bad_range_is_refused_where_it_is_written(one_use_case, pue, message):
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.strip().startswith("pue:"))
     assert f"{path}:{line}: options.domestic-buildout.pue" in str(error.value)
     assert message in str(error.value)
+
+
+def test_draws_do_not_depend_on_what_ran_before_in_the_process():
+    """A run before the draws leaves memos behind (look-ups, remembered throughput); the draws'
+    quantiles are the same as in a fresh process, so no memo hides an input."""
+    import subprocess
+    import sys
+    code = ("import capacity, sys; from capacity.analysis.uncertainty import monte_carlo\n"
+            "if sys.argv[1] == 'after': capacity.run(); capacity.run('germany')\n"
+            "u = monte_carlo(capacity.load_scenario(), 30, 5)\n"
+            "sys.stdout.write(str(len(u.inputs)) + ' ' + u.quantiles['value'].to_numpy().tobytes().hex())")
+    fresh, after = (subprocess.run([sys.executable, "-c", code, when], capture_output=True, text=True,
+                                   check=True).stdout for when in ("fresh", "after"))
+    assert fresh.split()[0] == after.split()[0] and int(fresh.split()[0]) > 180
+    assert fresh == after

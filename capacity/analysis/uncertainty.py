@@ -587,7 +587,10 @@ def _tile_cases(supply, base_rows: pd.DataFrame, k: int):
 def _variables(cells, rows, quantities, shared, names, k: int) -> dict:
     """Every variable of every option as (draws, base series, years) arrays for one chunk."""
     from ..model.plan import VARIABLES
-    key = rows[["scenario", "region"]].drop_duplicates().reset_index(drop=True)
+    # each series' first row, in the order the series are numbered (first appearance)
+    _, first_rows = np.unique(cells.series, return_index=True)
+    key = pd.DataFrame({"scenario": rows["scenario"].to_numpy()[first_rows],
+                        "region": rows["region"].to_numpy()[first_rows]})
     case = key["scenario"].str.rsplit("#", n=1).str[0]
     draw = key["scenario"].str.rsplit("#", n=1).str[1].astype(int)
     draw = (draw - draw.min()).to_numpy()

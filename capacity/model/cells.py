@@ -77,31 +77,38 @@ class Cells:
 
     def tier_value(self, values: np.ndarray) -> np.ndarray:
         """A per-(row, tier) setting on the (S, T, Y) grid: the largest of a cell's rows
-        (rows of one cell share it, except replica sizes, where the largest is the one sized)."""
-        if np.ndim(values) == 2 and np.shape(values)[1] == 1:   # one value for both tiers
-            order, starts, cell = self._series_segments
-            out = np.full(self.n_series * self.n_years, np.nan)
-            column = values[:, 0]
-            if len(column) and (column == column[0]).all():   # one value everywhere (most settings)
-                out[cell] = column[0]
-            else:
-                out[cell] = np.fmax.reduceat(column[order], starts)
-            return np.repeat(out.reshape(self.n_series, 1, self.n_years), len(TIERS), axis=1)
-        order, starts, cell = self._tier_segments
+        (rows of one cell share it, except replica sizes, where the largest is the one sized).
+        Each tier's column is reduced over the rows' (series, year) segments."""
         out = np.full(self.n_series * len(TIERS) * self.n_years, np.nan)
-        values = np.broadcast_to(values, self.tier_cell().shape).ravel()
-        out[cell] = np.fmax.reduceat(values[order], starts)
+        if np.ndim(values) == 2 and np.shape(values)[1] == 1:   # one value for both tiers
+            largest = self._cell_max(values[:, 0])
+            for tier_cells in self._tier_cells:
+                out[tier_cells] = largest
+        else:
+            values = np.broadcast_to(values, (len(self.series), len(TIERS)))
+            for tier, tier_cells in enumerate(self._tier_cells):
+                out[tier_cells] = self._cell_max(values[:, tier])
         return out.reshape(self.n_series, len(TIERS), self.n_years)
 
     @cached_property
-    def _series_segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The rows sorted by (series, year) cell, where each cell's run starts, and its cell."""
-        return _segments(self._series_cell)
+    def _tier_cells(self) -> list[np.ndarray]:
+        """For each tier, the flat (S, T, Y) index of each (series, year) cell that has rows."""
+        _, _, cell = self._series_segments
+        series, year = np.divmod(cell, self.n_years)
+        return [(series * len(TIERS) + tier) * self.n_years + year for tier in range(len(TIERS))]
+
+    def _cell_max(self, column: np.ndarray) -> np.ndarray:
+        """The largest value (NaN ignored) of each (series, year) cell's rows, cell by cell."""
+        order, starts, cell = self._series_segments
+        if len(column) and (column == column[0]).all():         # one value everywhere (most settings)
+            return np.full(len(cell), column[0])
+        return np.fmax.reduceat(column if order is None else column[order], starts)
 
     @cached_property
-    def _tier_segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The (row, tier) entries sorted by cell, where each cell's run starts, and its cell."""
-        return _segments(self._flat_tier_cell)
+    def _series_segments(self) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """The rows in (series, year) cell order (None: already so), where each cell's run
+        starts, and its cell."""
+        return _segments(self._series_cell)
 
     def series_value(self, values: np.ndarray) -> np.ndarray:
         """A per-row setting constant within a (series, year) cell, on the (S, Y) grid (read
@@ -129,10 +136,14 @@ class Cells:
         return out.reshape(self.n_series, self.n_years)
 
 
-def _segments(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Entries sorted by `cell`, where each cell's run starts, and that cell (for reduceat)."""
-    order = np.argsort(cell, kind="stable")
-    ordered = cell[order]
+def _segments(cell: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Entries sorted by `cell` (None when they already are), where each cell's run starts, and
+    that cell (for reduceat)."""
+    if len(cell) and (cell[1:] >= cell[:-1]).all():
+        order, ordered = None, cell
+    else:
+        order = np.argsort(cell, kind="stable")
+        ordered = cell[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     return order, starts, ordered[starts]
 

@@ -154,6 +154,11 @@ def recording_reads():
         _RECORDERS.remove(found)
 
 
+def recording() -> bool:
+    """Whether a `recording_reads` block is open."""
+    return bool(_RECORDERS)
+
+
 def _gather(frame: pd.DataFrame, ids, column: str) -> np.ndarray:
     """`column` of `frame` for each id (NaN where unknown), in the shape of `ids`."""
     for found in _RECORDERS:

@@ -281,9 +281,10 @@ def allocate(supply: Supply, o: int, rows: pd.DataFrame, cells: Cells, tokens: n
     # before owned capacity arrives, its share goes to its bridge (a planned hand-over)
     before = shares[OWNED] * (1.0 - arrival)
     shares[OWNED] -= before
-    bridge = rows["do_bridge"]
+    bridge = ids(rows, "do_bridge")                     # compared by integer code, not as text
     for r, option in ((API, "frontier-api"), (HOSTED, "hosted-open-weight")):
-        shares[r] += np.where((bridge == option).to_numpy(dtype=bool)[:, None], before, 0.0)
+        code = bridge.categories.get_loc(option) if option in bridge.categories else -2
+        shares[r] += np.where((bridge.codes == code)[:, None], before, 0.0)
     quotas = [r for r in range(len(ROUTES)) if np.isfinite(events.quota[r]).any()]
     withdrawn = bool(quotas) or bool(events.cut.any())  # without cuts or quotas, all is available
     available = 1.0 - events.cut if withdrawn else np.broadcast_to(1.0, events.cut.shape)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..data.units import SECONDS_PER_YEAR
 from .cells import Cells, _f, combined_codes, distinct_rows, ids
-from .lookup import Tables, model_on_gpu
+from .lookup import Tables, model_on_gpu, recording
 from .rows import SUPPLY_CODES
 from .stages import cost, fleet, power
 from .stages.throughput import Throughput
@@ -25,6 +25,23 @@ def request_shapes(rows: pd.DataFrame, work: dict) -> tuple[np.ndarray, int]:
     return combined_codes([work["input_per_call"], work["output_per_call"], work["cached_input_share"],
                            _f(rows, "usable_hbm_fraction"), _f(rows, "max_batch_size"),
                            _f(rows, "max_tokens_per_step")])
+
+
+_THROUGHPUT_MEMO: dict[tuple, tuple] = {}
+"""Throughput of recent distinct settings, keyed by their values (`_throughput_key`): the
+chunks of a sweep repeat the same request shapes, computed once for all of them."""
+MEMO_ROWS = 4096
+"""Distinct settings above this many are not memoised (each draw's shapes are its own)."""
+
+
+def _throughput_key(tables: Tables, ids: list[np.ndarray], settings: dict) -> tuple | None:
+    """The memo key of a throughput evaluation: the tables' identity and every input's values;
+    None (not memoised) for many distinct settings, and while the look-ups are being recorded
+    (`lookup.recording_reads`: a remembered result would hide the properties it read)."""
+    if len(ids[0]) > MEMO_ROWS or recording():
+        return None
+    return ((id(tables),) + tuple(tuple(column.tolist()) for column in ids)
+            + tuple((name, values.tobytes()) for name, values in settings.items()))
 
 
 def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
@@ -45,9 +62,18 @@ def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
                "max_batch_size": _f(rows, "max_batch_size"),
                "max_tokens_per_step": _f(rows, "max_tokens_per_step")}
     frontier, open_, gpu, precision, engine = (np.asarray(column[members]) for column in text)
-    result = model_on_gpu(tables, np.stack([frontier, open_], 1), gpu[:, None], precision[:, None],
-                          engine=engine[:, None],
-                          **{name: values[members][:, None] for name, values in numbers.items()})
+    settings = {name: values[members] for name, values in numbers.items()}
+    memo_key = _throughput_key(tables, [frontier, open_, gpu, precision, engine], settings)
+    found = _THROUGHPUT_MEMO.get(memo_key) if memo_key is not None else None
+    if found is not None and found[0] is tables:
+        result = found[1]
+    else:
+        result = model_on_gpu(tables, np.stack([frontier, open_], 1), gpu[:, None], precision[:, None],
+                              engine=engine[:, None], **{name: values[:, None] for name, values in settings.items()})
+        if memo_key is not None:
+            if len(_THROUGHPUT_MEMO) >= 64:
+                _THROUGHPUT_MEMO.clear()
+            _THROUGHPUT_MEMO[memo_key] = (tables, result)
     # np.take: a fancy index over the first axis of a 2-d array is ~15x slower here
     return Throughput(**{name: np.take(getattr(result, name), inverse, axis=0)
                          for name in Throughput.__dataclass_fields__})
