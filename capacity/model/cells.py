@@ -34,6 +34,30 @@ class Cells:
         return cls(series.astype(np.int64), years - first, int(series.max()) + 1,
                    int(years.max()) - first + 1, first)
 
+    def once(self, key: tuple, make):
+        """`make()` computed once for this grid (one evaluation of the chain) per `key`, which
+        names everything it depends on; the arrays it returns are made read-only."""
+        found = self._once.get(key)
+        if found is None:
+            found = make()
+            for value in (found.values() if isinstance(found, dict) else [found]):
+                if isinstance(value, np.ndarray):
+                    value.flags.writeable = False
+            self._once[key] = found
+        return found
+
+    def tier_setting(self, rows: pd.DataFrame, name: str) -> np.ndarray:
+        """`tier_value` of the rows' column `name` (one value for both tiers), once per grid."""
+        return self.once(("tier", id(rows), name), lambda: self.tier_value(_f(rows, name)[:, None]))
+
+    def series_setting(self, rows: pd.DataFrame, name: str) -> np.ndarray:
+        """`series_value` of the rows' column `name`, once per grid."""
+        return self.once(("series", id(rows), name), lambda: self.series_value(_f(rows, name)))
+
+    @cached_property
+    def _once(self) -> dict:
+        return {}
+
     def tier_cell(self) -> np.ndarray:
         """(rows, tiers) flat index into an (S, T, Y) grid (computed once; read-only)."""
         return self._tier_cell

@@ -283,8 +283,8 @@ def allocate(supply: Supply, o: int, rows: pd.DataFrame, cells: Cells, tokens: n
     shares[OWNED] -= before
     bridge = ids(rows, "do_bridge")                     # compared by integer code, not as text
     for r, option in ((API, "frontier-api"), (HOSTED, "hosted-open-weight")):
-        code = bridge.categories.get_loc(option) if option in bridge.categories else -2
-        shares[r] += np.where((bridge.codes == code)[:, None], before, 0.0)
+        if option in bridge.categories:
+            shares[r] += np.where((bridge.codes == bridge.categories.get_loc(option))[:, None], before, 0.0)
     quotas = [r for r in range(len(ROUTES)) if np.isfinite(events.quota[r]).any()]
     withdrawn = bool(quotas) or bool(events.cut.any())  # without cuts or quotas, all is available
     available = 1.0 - events.cut if withdrawn else np.broadcast_to(1.0, events.cut.shape)
@@ -297,7 +297,8 @@ def allocate(supply: Supply, o: int, rows: pd.DataFrame, cells: Cells, tokens: n
     served = shares * available if withdrawn else shares.copy()
     served[OPEN_ROUTES, :, 0] *= open_share          # open models do only so much frontier work
     cut = (shares * (1.0 - available)).sum(axis=0) if withdrawn else np.zeros(shares.shape[1:])
-    lagged = (shares[OPEN_ROUTES, :, 0] * available[OPEN_ROUTES, :, 0]).sum(axis=0) * (1.0 - open_share)
+    open_available = shares[OPEN_ROUTES, :, 0] * available[OPEN_ROUTES, :, 0] if withdrawn else shares[OPEN_ROUTES, :, 0]
+    lagged = open_available.sum(axis=0) * (1.0 - open_share)
     substitutable = cut.copy()
     substitutable[:, 0] *= open_share
     frontier_only = np.zeros_like(cut)
@@ -347,7 +348,7 @@ def apply_limits(rows, tables, cells, supply: Supply, o: int, alloc: Allocation,
     region) by the region's limits; what they cannot carry moves to a fallback route abroad,
     else stays unserved. Returns the shares of owned and of rented capacity the limits leave
     by (series, year), and which limits bind."""
-    limit = {name: cells.series_value(_f(rows, f"limit_{name}")) for name in LIMITS}
+    limit = {name: cells.series_setting(rows, f"limit_{name}") for name in LIMITS}
     zero = np.zeros((cells.n_series, cells.n_years))
     one = np.ones((cells.n_series, cells.n_years))
     pool = routes.get("pooled")
@@ -530,13 +531,13 @@ def evaluate(rows: pd.DataFrame, tables: Tables, supply: Supply | None = None
         "tokens": tokens_in + tokens_out, "input_tokens": tokens_in, "output_tokens": tokens_out,
         "requests": cells.sum_series(work["requests"]),
         "peak_output_rate": cells.sum_series(work["peak_output_rate"]),
-        "consumption": cells.series_value(_f(rows, "electricity_consumption")),
-        "peak_demand": cells.series_value(_f(rows, "peak_demand")),
+        "consumption": cells.series_setting(rows, "electricity_consumption"),
+        "peak_demand": cells.series_setting(rows, "peak_demand"),
         "co2_intensity": cells.series_value(_f(rows, "grid_co2_intensity")),
-        "discount_rate": cells.series_value(_f(rows, "discount_rate")),
+        "discount_rate": cells.series_setting(rows, "discount_rate"),
         "year": np.broadcast_to(cells.first_grid_year + np.arange(cells.n_years, dtype=float),
                                 (cells.n_series, cells.n_years)),
-        "first_year": cells.series_value(_f(rows, "first_year")),
+        "first_year": cells.series_setting(rows, "first_year"),
         "present": cells.present(),
         "work": work, "cells": cells, "options": supply.options,
     }

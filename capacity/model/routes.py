@@ -79,6 +79,25 @@ def tier_throughput(rows: pd.DataFrame, tables: Tables, work: dict, prefix: str,
                          for name in Throughput.__dataclass_fields__})
 
 
+def _fleet_settings(rows, tables, cells, tput: Throughput, gpu_column: str, pue_column: str) -> dict:
+    """What sizes and powers a yearly fleet besides its load, on the grid: the same for every
+    option's share of the demand, so computed once per evaluation (`Cells.once`)."""
+    def make():
+        gpu = ids(rows, gpu_column)
+        per_replica = cells.tier_value(tput.gpus_per_replica)
+        per_server = cells.tier_value(tables.gpu(gpu, "gpus_per_server")[:, None])
+        board = cells.tier_value(tables.gpu(gpu, "board_power")[:, None])
+        overhead = cells.tier_setting(rows, "server_overhead")
+        return {"per_replica": np.nan_to_num(per_replica, nan=1.0), "per_server": np.nan_to_num(per_server, nan=1.0),
+                "utilisation": cells.tier_setting(rows, "target_utilisation"),
+                "redundancy": cells.tier_setting(rows, "redundancy"),
+                "board": np.nan_to_num(board), "overhead": overhead,
+                "it_w_per_gpu": np.nan_to_num(board) * overhead,
+                "idle": cells.tier_setting(rows, "idle_power_fraction"),
+                "pue": cells.series_value(_f(rows, pue_column))}
+    return cells.once(("fleet", id(rows), id(tables), id(tput), gpu_column, pue_column), make)
+
+
 def _yearly_fleet(rows, tables, cells, work, tput: Throughput, gpu_column: str, pue_column: str):
     """A fleet sized each year for that year's peak (rented, offshore or pooled): GPUs, power,
     energy; `gpu_column` and `pue_column` name the rows' columns of its GPU and PUE."""
@@ -86,28 +105,20 @@ def _yearly_fleet(rows, tables, cells, work, tput: Throughput, gpu_column: str, 
                                                         tput.output_tokens_per_s_per_gpu))
     mean = cells.sum_tiers(fleet.gpu_seconds_per_second(work["average_output_rate"],
                                                         tput.output_tokens_per_s_per_gpu))
-    gpu = ids(rows, gpu_column)
-    per_replica = cells.tier_value(tput.gpus_per_replica)
-    per_server = cells.tier_value(tables.gpu(gpu, "gpus_per_server")[:, None])
-    gpus = fleet.provisioned_gpus(peak, cells.tier_value(_f(rows, "target_utilisation")[:, None]),
-                                  np.nan_to_num(per_replica, nan=1.0),
-                                  np.nan_to_num(per_server, nan=1.0),
-                                  cells.tier_value(_f(rows, "redundancy")[:, None]))
-    board = cells.tier_value(tables.gpu(gpu, "board_power")[:, None])
-    overhead = cells.tier_value(_f(rows, "server_overhead")[:, None])
-    idle = cells.tier_value(_f(rows, "idle_power_fraction")[:, None])
+    setting = _fleet_settings(rows, tables, cells, tput, gpu_column, pue_column)
+    gpus = fleet.provisioned_gpus(peak, setting["utilisation"], setting["per_replica"], setting["per_server"],
+                                  setting["redundancy"])
+    board, overhead, idle, pue = setting["board"], setting["overhead"], setting["idle"], setting["pue"]
     with np.errstate(divide="ignore", invalid="ignore"):
         busy_peak = np.where(gpus > 0, peak / gpus, 0.0)
         busy_mean = np.where(gpus > 0, mean / gpus, 0.0)
-    it_peak = power.it_power(gpus, np.nan_to_num(board), overhead, power.draw_fraction(busy_peak, idle))
-    it_mean = power.it_power(gpus, np.nan_to_num(board), overhead, power.draw_fraction(busy_mean, idle))
-    pue = cells.series_value(_f(rows, pue_column))
+    it_peak = power.it_power(gpus, board, overhead, power.draw_fraction(busy_peak, idle))
+    it_mean = power.it_power(gpus, board, overhead, power.draw_fraction(busy_mean, idle))
     return {
         # by tier (S, T, Y), for prices that follow the fleet of each tier
-        "_gpus_by_tier": gpus, "_it_w_per_gpu": np.nan_to_num(board) * overhead,
-        "_peak_load": peak, "_mean_load": mean, "_utilisation": cells.tier_value(
-            _f(rows, "target_utilisation")[:, None]), "_per_replica": np.nan_to_num(per_replica, nan=1.0),
-        "_per_server": np.nan_to_num(per_server, nan=1.0), "_idle": idle, "_pue": pue,
+        "_gpus_by_tier": gpus, "_it_w_per_gpu": setting["it_w_per_gpu"],
+        "_peak_load": peak, "_mean_load": mean, "_utilisation": setting["utilisation"],
+        "_per_replica": setting["per_replica"], "_per_server": setting["per_server"], "_idle": idle, "_pue": pue,
         "_energy_by_tier": power.energy_per_year(power.facility_power(np.nan_to_num(it_mean),
                                                                       pue[:, None, :])),
         "gpus": gpus.sum(axis=1),
@@ -133,8 +144,8 @@ def owned_fleet(rows, tables, cells, size_work, load_work, reference: Throughput
     load_new = cells.sum_tiers(fleet.gpu_seconds_per_second(size_work["peak_output_rate"], per_gpu_new))
     carried_ref = cells.sum_tiers(fleet.gpu_seconds_per_second(load_work["peak_output_rate"], per_gpu_ref))
     mean_ref = cells.sum_tiers(fleet.gpu_seconds_per_second(load_work["average_output_rate"], per_gpu_ref))
-    util = cells.tier_value(_f(rows, "target_utilisation")[:, None])
-    redundancy = cells.tier_value(_f(rows, "redundancy")[:, None])
+    util = cells.tier_setting(rows, "target_utilisation")
+    redundancy = cells.tier_setting(rows, "redundancy")
     # capacity counted in reference-GPU equivalents; q = what one GPU bought that year is worth
     required = np.nan_to_num(load_ref / util * (1.0 + redundancy)) * available
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -143,7 +154,7 @@ def owned_fleet(rows, tables, cells, size_work, load_work, reference: Throughput
     gpu_bought = ids(rows, "do_gpu_bought")
     per_server = np.nan_to_num(cells.tier_value(tables.gpu(gpu_bought, "gpus_per_server")[:, None]), nan=1.0)
     # settings constant over a series' years: take them from any year the series has
-    life = np.nanmax(cells.tier_value(_f(rows, "do_server_lifetime")[:, None]), axis=-1)
+    life = np.nanmax(cells.tier_setting(rows, "do_server_lifetime"), axis=-1)
     if capacity is None:
         purchases_ref = fleet.replacement_purchases(required, life)
     else:
@@ -153,40 +164,40 @@ def owned_fleet(rows, tables, cells, size_work, load_work, reference: Throughput
     capacity_ref = fleet.standing(bought_gpus * worth, life)
     h100e = np.nan_to_num(cells.tier_value(tables.h100_equivalents(gpu_bought)[:, None]))
     board = np.nan_to_num(cells.tier_value(tables.gpu(gpu_bought, "board_power")[:, None]))
-    overhead = cells.tier_value(_f(rows, "server_overhead")[:, None])
+    overhead = cells.tier_setting(rows, "server_overhead")
     nameplate = fleet.standing(power.it_power(bought_gpus, board, overhead), life)
-    idle = cells.tier_value(_f(rows, "idle_power_fraction")[:, None])
+    idle = cells.tier_setting(rows, "idle_power_fraction")
     with np.errstate(divide="ignore", invalid="ignore"):
         busy_peak = np.where(capacity_ref > 0, carried_ref * available / capacity_ref, 0.0)
         busy_mean = np.where(capacity_ref > 0, mean_ref * available / capacity_ref, 0.0)
     it_peak = np.nan_to_num(nameplate * power.draw_fraction(np.minimum(busy_peak, 1.0), idle)).sum(axis=1)
     it_mean = np.nan_to_num(nameplate * power.draw_fraction(np.minimum(busy_mean, 1.0), idle)).sum(axis=1)
     server_capex_spent = bought_gpus * np.nan_to_num(
-        cells.tier_value(_f(rows, "do_server_capex")[:, None]))
+        cells.tier_setting(rows, "do_server_capex"))
 
-    pue = cells.series_value(_f(rows, "do_pue"))
-    rate = cells.series_value(_f(rows, "do_discount_rate"))
+    pue = cells.series_setting(rows, "do_pue")
+    rate = cells.series_setting(rows, "do_discount_rate")
     s_life = life[:, 0]
-    f_life = np.nanmax(cells.series_value(_f(rows, "do_facility_lifetime")), axis=-1)
-    g_life = np.nanmax(cells.series_value(_f(rows, "do_grid_lifetime")), axis=-1)
+    f_life = np.nanmax(cells.series_setting(rows, "do_facility_lifetime"), axis=-1)
+    g_life = np.nanmax(cells.series_setting(rows, "do_grid_lifetime"), axis=-1)
     nameplate_total = np.nan_to_num(nameplate).sum(axis=1)
     facility_it_added = np.diff(np.maximum.accumulate(nameplate_total, axis=-1), axis=-1, prepend=0.0)
-    facility_spent = facility_it_added * np.nan_to_num(cells.series_value(_f(rows, "do_facility_capex")))
+    facility_spent = facility_it_added * np.nan_to_num(cells.series_setting(rows, "do_facility_capex"))
     grid_spent = facility_it_added * np.nan_to_num(pue) * np.nan_to_num(
-        cells.series_value(_f(rows, "do_grid_connection_capex")))
+        cells.series_setting(rows, "do_grid_connection_capex"))
     series_rate = np.nanmax(rate, axis=-1, keepdims=True)
     crf = lambda life_years: cost.capital_recovery_factor(series_rate, life_years[:, None])
     capital = (fleet.standing(server_capex_spent.sum(axis=1) * crf(s_life), s_life)
                + fleet.standing(facility_spent * crf(f_life), f_life)
                + fleet.standing(grid_spent * crf(g_life), g_life))
-    om = (cells.series_value(_f(rows, "do_server_om")) * fleet.standing(server_capex_spent.sum(axis=1), s_life)
-          + cells.series_value(_f(rows, "do_facility_om")) * fleet.standing(facility_spent, f_life))
+    om = (cells.series_setting(rows, "do_server_om") * fleet.standing(server_capex_spent.sum(axis=1), s_life)
+          + cells.series_setting(rows, "do_facility_om") * fleet.standing(facility_spent, f_life))
     energy = power.energy_per_year(power.facility_power(it_mean, pue))
     return {
         "available": available[:, 0, :],
         # the vintage history, for views that show the chain (the What-if sheet)
         "_bought_gpus": bought_gpus, "_server_capex_per_gpu": np.nan_to_num(
-            cells.tier_value(_f(rows, "do_server_capex")[:, None])),
+            cells.tier_setting(rows, "do_server_capex")),
         "_facility_it_added": facility_it_added, "_it_mean": it_mean,
         # what the limits act on: capacity held (reference units), H100-equivalents bought and
         # standing, facility load built (running peak of nameplate x PUE)
@@ -201,7 +212,7 @@ def owned_fleet(rows, tables, cells, size_work, load_work, reference: Throughput
         "facility_power": power.facility_power(it_peak, pue),
         "energy": energy,
         "capital": capital,
-        "operating": np.nan_to_num(om) + energy * cells.series_value(_f(rows, "electricity_price")),
+        "operating": np.nan_to_num(om) + energy * cells.series_setting(rows, "electricity_price"),
     }
 
 
@@ -216,7 +227,7 @@ def _price_factor(rows, cells, change_column: str, year_column: str) -> np.ndarr
 def _serving_floor(rows, cells, offshore: dict) -> np.ndarray:
     """The labs' cost of serving each tier on the offshore fleet, with their markup [USD/yr],
     on the (S, T, Y) grid: the floor under API prices."""
-    setting = lambda name: cells.series_value(_f(rows, f"fa_serving_{name}"))[:, None, :]
+    setting = lambda name: cells.series_setting(rows, f"fa_serving_{name}")[:, None, :]
     per_gpu = cost.owner_cost_per_gpu_year(
         setting("server_capex"), setting("server_lifetime"), setting("server_om"),
         offshore["_it_w_per_gpu"], setting("facility_capex"), setting("facility_lifetime"),
@@ -331,13 +342,14 @@ def hosted_open_weight(rows, tables, cells, work, tput: Throughput | None = None
     multiplies market rent and host list prices (a price shock)."""
     tput = tput if tput is not None else tier_throughput(rows, tables, work, "ho")
     rented = _yearly_fleet(rows, tables, cells, work, tput, "ho_gpu", "ho_pue")
-    year_round = cells.series_value(_f(rows, "ho_year_round"))[:, None, :] > 0.5
+    year_round = cells.series_setting(rows, "ho_year_round")[:, None, :] > 0.5
     by_tier = _rented_by_tier(rented, year_round)
     shocked = np.ones(len(rows)) if price is None else price
     market = cells.series_value(_f(rows, "ho_rental_price") * shocked * _price_factor(
         rows, cells, "ho_rental_price_change", "ho_rent_year"))[:, None, :]
-    floor = cells.series_value(rent_floor(rows, tables))[:, None, :]
-    ratio = cells.series_value(_f(rows, "ho_reserved_price_ratio"))[:, None, :]
+    floor = cells.once(("rent floor", id(rows), id(tables)),
+                       lambda: cells.series_value(rent_floor(rows, tables))[:, None, :])
+    ratio = cells.series_setting(rows, "ho_reserved_price_ratio")[:, None, :]
     on_demand, reserved = np.fmax(market, floor), np.fmax(market * ratio, floor)
     # GPU-years held: the baseline all year, the burst for its share of the year
     base_s, burst_s = by_tier["baseline"], by_tier["burst"] * by_tier["burst_share"]
@@ -349,12 +361,12 @@ def hosted_open_weight(rows, tables, cells, work, tput: Throughput | None = None
     host_listed = _host_spend(rows, cells, work, shocked)
     host_floor = by_tier["busy"] / rented["_utilisation"] * floor * SECONDS_PER_YEAR
     host = np.fmax(host_listed, np.nan_to_num(host_floor))
-    supply = cells.series_value(_f(rows, "ho_supply"))[:, None, :]
+    supply = cells.series_setting(rows, "ho_supply")[:, None, :]
     per_token = (supply == SUPPLY_CODES["per-token"]) | (
         (supply == SUPPLY_CODES["auto"]) & (np.nan_to_num(host, nan=np.inf) < rent))
     paid = np.where(per_token, host, rent)
     uplift = np.where(per_token, host - np.where(np.isnan(host_listed), host, host_listed), rent - at_market)
-    domestic = cells.series_value(_f(rows, "ho_domestic"))[:, None, :] > 0.5
+    domestic = cells.series_setting(rows, "ho_domestic")[:, None, :] > 0.5
     zero = _zeros(cells)
     result = {"capital": zero, "operating": paid.sum(axis=1), "domestic_tokens": zero, "_throughput": tput,
               "floor_uplift": uplift.sum(axis=1), "_per_token": per_token,
@@ -396,15 +408,15 @@ def pooled(rows, tables, cells, work, tput: Throughput, settings: pd.DataFrame) 
     allocation; what it cannot carry the caller sends elsewhere (`options.apply_limits`)."""
     rows = pd.concat([rows.reset_index(drop=True), settings.reset_index(drop=True)], axis=1)
     used = _yearly_fleet(rows, tables, cells, work, tput, "po_gpu", "po_pue")
-    setting = lambda name: cells.series_value(_f(rows, f"po_{name}"))
-    year = cells.series_value(_f(rows, "year"))
+    setting = lambda name: cells.series_setting(rows, f"po_{name}")
+    year = cells.series_setting(rows, "year")
     open_years = year >= setting("first_year")
     allocation = np.where(open_years, setting("allocation_share") * setting("gpus"), 0.0)
     yearly = setting("capex") * cost.capital_recovery_factor(setting("discount_rate"), setting("lifetime"))
     fixed = np.where(open_years, setting("cost_share") * (yearly + setting("om") * setting("capex")), 0.0)
     domestic = setting("domestic") > 0.5
-    price = np.where(domestic, cells.series_value(_f(rows, "electricity_price")),
-                     cells.series_value(_f(rows, "fa_serving_electricity_price")))
+    price = np.where(domestic, cells.series_setting(rows, "electricity_price"),
+                     cells.series_setting(rows, "fa_serving_electricity_price"))
     energy = np.nan_to_num(used["energy"])
     zero = _zeros(cells)
     at_home = lambda value: np.where(domestic, value, 0.0)
