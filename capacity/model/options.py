@@ -294,18 +294,19 @@ def allocate(supply: Supply, o: int, rows: pd.DataFrame, cells: Cells, tokens: n
         allowed = np.where(wanted > quota, quota / np.where(wanted > 0, wanted, 1.0), 1.0)
         available[r] *= allowed.ravel()[cells.series_cell()][:, None]
     open_share = events.open_share
-    served = shares * available if withdrawn else shares.copy()
-    served[OPEN_ROUTES, :, 0] *= open_share          # open models do only so much frontier work
-    cut = (shares * (1.0 - available)).sum(axis=0) if withdrawn else np.zeros(shares.shape[1:])
     open_available = shares[OPEN_ROUTES, :, 0] * available[OPEN_ROUTES, :, 0] if withdrawn else shares[OPEN_ROUTES, :, 0]
     lagged = open_available.sum(axis=0) * (1.0 - open_share)
+    cut = (shares * (1.0 - available)).sum(axis=0) if withdrawn else np.zeros(shares.shape[1:])
+    sized = shares[OWNED].copy()
+    # without cuts, what is served starts as the shares (this call's own copy, changed in place)
+    served = shares * available if withdrawn else shares
+    served[OPEN_ROUTES, :, 0] *= open_share          # open models do only so much frontier work
     substitutable = cut.copy()
     substitutable[:, 0] *= open_share
     frontier_only = np.zeros_like(cut)
     frontier_only[:, 0] = cut[:, 0] * (1.0 - open_share) + lagged
     # the reserve: owned capacity for a share of the frontier tier's peak, idle until called
     reserve = supply.reserve[o] * arrival[:, 0]
-    sized = shares[OWNED].copy()
     sized[:, 0] += reserve
     if reserve.any():
         take = ramp(year, events.start, supply.switch[o]) * available[OWNED, :, 0]
@@ -509,9 +510,8 @@ def evaluate(rows: pd.DataFrame, tables: Tables, supply: Supply | None = None
             quantities["_throughput"] = throughput[PURE_OPTIONS[name]]
         if "owned" in routes:
             quantities["_arrival"] = routes["owned"]["_arrival"]
-        served_tokens = alloc.served * tokens[None]
         quantities["unserved"] = cells.sum_series((alloc.substitutable + alloc.frontier_only) * tokens)
-        quantities["below_frontier"] = cells.sum_series(served_tokens[OPEN_ROUTES, :, 0].sum(axis=0))
+        quantities["below_frontier"] = cells.sum_series((alloc.served[OPEN_ROUTES, :, 0] * tokens[None, :, 0]).sum(axis=0))
         shortfall = np.zeros((cells.n_series, cells.n_years))
         if needed_gpus is not None:
             rented = routes.get("hosted", {}).get("gpus", 0.0) * (cells.series_value(

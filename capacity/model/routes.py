@@ -242,19 +242,20 @@ def frontier_api(rows, tables, cells, work, tput: Throughput | None = None,
     """Buy frontier tokens abroad at each tier's list price on its own trend (times `price`,
     per row: a price shock), never below the labs' cost of serving them with a markup (the
     floor); report the offshore fleet."""
-    since = (_f(rows, "year") - _f(rows, "fa_price_year"))[:, None]
-    factor = cost.price_in_year(1.0, np.stack([_f(rows, "fa_frontier_price_change"),
-                                               _f(rows, "fa_open_price_change")], 1), since)
-    if price is not None:
-        factor = factor * price[:, None]
-    cached = work["cached_input_share"][:, None]
-    input_price = ((1.0 - cached) * np.stack([_f(rows, "fa_frontier_input_price"),
-                                              _f(rows, "fa_open_input_price")], 1)
-                   + cached * np.stack([_f(rows, "fa_frontier_cached_price"),
-                                        _f(rows, "fa_open_cached_price")], 1))
-    output_price = np.stack([_f(rows, "fa_frontier_output_price"), _f(rows, "fa_open_output_price")], 1)
+    def list_prices():          # the same for every option's share: once per evaluation
+        since = (_f(rows, "year") - _f(rows, "fa_price_year"))[:, None]
+        cached = work["cached_input_share"][:, None]
+        return {"trend": cost.price_in_year(1.0, np.stack([_f(rows, "fa_frontier_price_change"),
+                                                           _f(rows, "fa_open_price_change")], 1), since),
+                "input": ((1.0 - cached) * np.stack([_f(rows, "fa_frontier_input_price"),
+                                                     _f(rows, "fa_open_input_price")], 1)
+                          + cached * np.stack([_f(rows, "fa_frontier_cached_price"),
+                                               _f(rows, "fa_open_cached_price")], 1)),
+                "output": np.stack([_f(rows, "fa_frontier_output_price"), _f(rows, "fa_open_output_price")], 1)}
+    listing = cells.once(("api list prices", id(rows), id(work["cached_input_share"])), list_prices)
+    factor = listing["trend"] if price is None else listing["trend"] * price[:, None]
     listed = cells.sum_tiers(cost.api_spend(work["input_tokens"], work["output_tokens"],
-                                            input_price * factor, output_price * factor))
+                                            listing["input"] * factor, listing["output"] * factor))
     tput = tput if tput is not None else tier_throughput(rows, tables, work, "fa")
     offshore = _yearly_fleet(rows, tables, cells, work, tput, "fa_gpu", "fa_pue")
     floor = _serving_floor(rows, cells, offshore)
@@ -321,14 +322,18 @@ def _rented_by_tier(rented: dict, year_round: np.ndarray) -> dict[str, np.ndarra
 def _host_spend(rows, cells, work, price: np.ndarray) -> np.ndarray:
     """Open-weight tokens bought per token from hosts, by tier (S, T, Y) [USD/yr] at list prices
     on the host trend (NaN for a tier with no host)."""
-    since = (_f(rows, "year") - _f(rows, "ho_host_price_year"))[:, None]
-    factor = cost.price_in_year(1.0, _f(rows, "ho_host_price_change")[:, None], since) * price[:, None]
-    price = lambda kind: np.stack([_f(rows, f"ho_frontier_host_{kind}_price"),
-                                   _f(rows, f"ho_open_host_{kind}_price")], 1)
-    cached = work["cached_input_share"][:, None]
-    input_price = (1.0 - cached) * price("input") + cached * price("cached_input")
-    spend = cost.api_spend(work["input_tokens"], work["output_tokens"], input_price * factor,
-                           price("output") * factor)
+    def list_prices():          # the same for every option's share: once per evaluation
+        since = (_f(rows, "year") - _f(rows, "ho_host_price_year"))[:, None]
+        listed = lambda kind: np.stack([_f(rows, f"ho_frontier_host_{kind}_price"),
+                                        _f(rows, f"ho_open_host_{kind}_price")], 1)
+        cached = work["cached_input_share"][:, None]
+        return {"trend": cost.price_in_year(1.0, _f(rows, "ho_host_price_change")[:, None], since),
+                "input": (1.0 - cached) * listed("input") + cached * listed("cached_input"),
+                "output": listed("output")}
+    listing = cells.once(("host list prices", id(rows), id(work["cached_input_share"])), list_prices)
+    factor = listing["trend"] * price[:, None]
+    spend = cost.api_spend(work["input_tokens"], work["output_tokens"], listing["input"] * factor,
+                           listing["output"] * factor)
     missing = cells.tier_value(np.isnan(spend).astype(float)) > 0
     return np.where(missing, np.nan, cells.sum_tiers(np.nan_to_num(spend)))
 
