@@ -202,7 +202,9 @@ def _demand_layout(scenario: Scenario, base: pd.DataFrame, k: int) -> tuple:
     order = np.concatenate([np.tile(np.flatnonzero(scenario_of == case), k) for case in cases])
     point = np.concatenate([np.repeat(np.arange(k), int((scenario_of == case).sum())) for case in cases])
     rows = base.iloc[order].reset_index(drop=True)
-    rows["scenario"] = (rows["scenario"].astype(str) + "#" + point.astype(str)).astype(object)
+    # the series' names as categoricals: the chain tells series apart by integer codes
+    rows["scenario"] = pd.Categorical(np.char.add(np.char.add(rows["scenario"].to_numpy(str), "#"), point.astype(str)))
+    rows["region"] = pd.Categorical(rows["region"].to_numpy(object))
     return rows, rows["demand_scale"].to_numpy(float), point, _tile_cases(supply_for(scenario, base), base, k)
 
 

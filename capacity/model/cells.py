@@ -28,7 +28,9 @@ class Cells:
 
     @classmethod
     def from_rows(cls, rows: pd.DataFrame) -> "Cells":
-        _, series = distinct_rows([rows["scenario"].to_numpy(), rows["region"].to_numpy()])
+        column = lambda name: (rows[name].array if isinstance(rows[name].dtype, pd.CategoricalDtype)
+                               else rows[name].to_numpy())      # a categorical by its codes
+        _, series = distinct_rows([column("scenario"), column("region")])
         years = rows["year"].to_numpy(dtype=int)
         first = int(years.min())
         return cls(series.astype(np.int64), years - first, int(series.max()) + 1,

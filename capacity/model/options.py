@@ -285,8 +285,9 @@ def allocate(supply: Supply, o: int, rows: pd.DataFrame, cells: Cells, tokens: n
     for r, option in ((API, "frontier-api"), (HOSTED, "hosted-open-weight")):
         if option in bridge.categories:
             shares[r] += np.where((bridge.codes == bridge.categories.get_loc(option))[:, None], before, 0.0)
-    quotas = [r for r in range(len(ROUTES)) if np.isfinite(events.quota[r]).any()]
-    withdrawn = bool(quotas) or bool(events.cut.any())  # without cuts or quotas, all is available
+    quotas, any_cut = cells.once(("events", id(events)), lambda: (
+        [r for r in range(len(ROUTES)) if np.isfinite(events.quota[r]).any()], bool(events.cut.any())))
+    withdrawn = bool(quotas) or any_cut                # without cuts or quotas, all is available
     available = 1.0 - events.cut if withdrawn else np.broadcast_to(1.0, events.cut.shape)
     for r in quotas:                                   # quotas: tokens a year per cell and route
         wanted = cells.sum_series(shares[r] * available[r] * tokens)
