@@ -178,8 +178,8 @@ def demand_sweep(scenario: Scenario, scales, variables: list[str] | None = None,
         for start in range(part.start, part.stop, per_chunk):
             block = scales[start:min(start + per_chunk, part.stop)]
             if len(block) not in layouts:
-                layouts[len(block)] = _demand_layout(scenario, base, len(block))
-            chunks.append(_demand_chunk(scenario, *layouts[len(block)], block, names))
+                layouts[len(block)] = _demand_layout(scenario, base, len(block)) + ({},)
+            chunks.append(_demand_chunk(scenario, *layouts[len(block)][:-1], block, names, layouts[len(block)][-1]))
         return {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0]}
 
     results = map_partitions(run_part, parts, scheduler)
@@ -203,17 +203,24 @@ def _demand_layout(scenario: Scenario, base: pd.DataFrame, k: int) -> tuple:
     point = np.concatenate([np.repeat(np.arange(k), int((scenario_of == case).sum())) for case in cases])
     rows = base.iloc[order].reset_index(drop=True)
     # the series' names as categoricals: the chain tells series apart by integer codes
-    rows["scenario"] = pd.Categorical(np.char.add(np.char.add(rows["scenario"].to_numpy(str), "#"), point.astype(str)))
+    counts = [int((scenario_of == case).sum()) for case in cases]
+    names = np.char.add(np.repeat(np.array(cases, dtype=str), k), "#")
+    names = np.char.add(names, np.tile(np.arange(k).astype(str), len(cases)))      # <case>#<point>
+    case_of_row = np.repeat(np.arange(len(cases)), [count * k for count in counts])
+    rows["scenario"] = pd.Categorical.from_codes(case_of_row * k + point, categories=names.astype(object))
     rows["region"] = pd.Categorical(rows["region"].to_numpy(object))
     return rows, rows["demand_scale"].to_numpy(float), point, _tile_cases(supply_for(scenario, base), base, k)
 
 
 def _demand_chunk(scenario: Scenario, rows: pd.DataFrame, unit_scale, point, supply, scales,
-                  names: list[str]) -> dict:
-    """One chunk of a demand sweep: the layout's rows at these scales, evaluated together."""
+                  names: list[str], memo: dict) -> dict:
+    """One chunk of a demand sweep: the layout's rows at these scales, evaluated together
+    (`memo`: what every chunk of this layout shares, its series' points and base series)."""
     from ..model.lookup import tables_for
     from ..model.options import evaluate
-    from .uncertainty import _variables
+    from .uncertainty import _series_key, _variables
     rows["demand_scale"] = unit_scale * scales[point]          # the one column a point changes
     cells, quantities, shared = evaluate(rows, tables_for(scenario.catalog), supply)
-    return _variables(cells, rows, quantities, shared, names, len(scales))
+    if "series" not in memo:
+        memo["series"] = _series_key(cells, rows)
+    return _variables(cells, rows, quantities, shared, names, len(scales), memo["series"])

@@ -584,9 +584,9 @@ def _tile_cases(supply, base_rows: pd.DataFrame, k: int):
                   None if supply.pooled is None else supply.pooled.iloc[index].reset_index(drop=True))
 
 
-def _variables(cells, rows, quantities, shared, names, k: int) -> dict:
-    """Every variable of every option as (draws, base series, years) arrays for one chunk."""
-    from ..model.plan import VARIABLES
+def _series_key(cells, rows) -> tuple[np.ndarray, np.ndarray, int]:
+    """For each series of the grid (``<case>#<draw>``, region): its draw (from 0 in the
+    chunk), its base series (case, region) and how many base series there are."""
     # each series' first row, in the order the series are numbered (first appearance)
     _, first_rows = np.unique(cells.series, return_index=True)
     key = pd.DataFrame({"scenario": rows["scenario"].to_numpy()[first_rows],
@@ -595,7 +595,14 @@ def _variables(cells, rows, quantities, shared, names, k: int) -> dict:
     draw = key["scenario"].str.rsplit("#", n=1).str[1].astype(int)
     draw = (draw - draw.min()).to_numpy()
     base_series = pd.Series(list(zip(case, key["region"]))).factorize()[0]
-    n_base = int(base_series.max()) + 1
+    return draw, base_series, int(base_series.max()) + 1
+
+
+def _variables(cells, rows, quantities, shared, names, k: int, series_key: tuple | None = None) -> dict:
+    """Every variable of every option as (draws, base series, years) arrays for one chunk
+    (`series_key`: `_series_key` of the chunk, when known)."""
+    from ..model.plan import VARIABLES
+    draw, base_series, n_base = series_key if series_key is not None else _series_key(cells, rows)
     out = {}
     for option in shared["options"]:
         for variable in names:
