@@ -256,6 +256,8 @@ def _supply(rows, names: list[str], portfolios: dict[str, dict], events: Events)
 def _scaled(work: dict, share: np.ndarray) -> dict:
     """The demand arrays of `work` times a (rows, tiers) share: what a route is given."""
     out = dict(work)
+    if share.size and (share == 1.0).all():         # all of the demand (x 1.0 changes nothing)
+        return out
     for name in ("input_tokens", "output_tokens", "peak_output_rate", "average_output_rate"):
         out[name] = work[name] * share
     return out
