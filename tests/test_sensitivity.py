@@ -146,3 +146,37 @@ def test_catalogue_rows_the_chain_does_not_read_are_listed_as_held():
     spec = next(spec for spec in inputs if spec.key == "gpus:b300:server_cost")
     assert spec.low < spec.value < spec.high and len(spec.source) > 10
     assert set(spec.paths) == {"realist", "maximalist"}
+
+
+def test_a_portfolio_setting_swings_as_a_full_run_with_it_set():
+    """The hedged portfolio's reserve share, switch time and fallback ramp (library rows that
+    set supply arrays, not rows) are inputs: each swing equals a run with it set by --set."""
+    from capacity.data.catalog import default_catalog
+    output = "Cost|Total[hedged, 2034]"
+    swings = tornado(capacity.load_scenario(), output, top=1000).set_index("input")
+    paths = {"limits:policy:reserve_share": "portfolios.hedged.reserve.share",
+             "limits:policy:open_switch_time": "portfolios.hedged.reserve.switch_time"}
+    assert {"limits:policy:reserve_share", "limits:policy:open_switch_time",
+            "limits:policy:rented_ramp_time"} <= set(swings.index)
+    assert swings.loc["limits:policy:reserve_share", "swing"] > 0
+    for key, path in paths.items():
+        row = default_catalog().get(*key.split(":"))
+        for end in ("low", "high"):
+            value = swings.loc[key, end]
+            text = f"{float(row.given(value))!r} {row.unit_given}".strip()
+            plan = capacity.run(overrides={path: text})
+            assert _value(plan, "hedged", "Cost|Total", 2034) == pytest.approx(
+                swings.loc[key, f"output_at_{end}"], rel=1e-9), (key, end)
+
+
+def test_the_fallback_ramp_under_a_cutoff_swings_as_a_run_with_that_library_row(tmp_path):
+    """Under a frontier cutoff the hedged portfolio's fallback ramp decides what goes unserved
+    in the cutoff year: its swing equals runs with the library row replaced."""
+    scenario = capacity.load_scenario("netherlands-frontier-cutoff-2028")
+    swings = tornado(scenario, "Demand|Unserved[hedged, 2028]", top=1000).set_index("input")
+    row = swings.loc["limits:policy:rented_ramp_time"]
+    assert row["swing"] > 0.5 * row["base"]
+    for end in ("low", "high"):
+        path = _catalogue_file(tmp_path / end, "limits:policy:rented_ramp_time", row[end])
+        plan = capacity.run("netherlands-frontier-cutoff-2028", assumptions=[path])
+        assert _value(plan, "hedged", "Demand|Unserved", 2028) == pytest.approx(row[f"output_at_{end}"], rel=1e-9)

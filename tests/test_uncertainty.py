@@ -99,7 +99,8 @@ def test_every_input_names_its_source_and_the_probes_classify_its_effect():
     scenario = capacity.load_scenario()
     inputs, held = uncertain_inputs(scenario)
     assert len(inputs) > 100 and all(spec.source for spec in inputs)
-    assert "limits:policy:reserve_share" in held     # a portfolio setting, not a row of the chain
+    assert "limits:policy:unserved_value" in held    # the robustness matrix's, not the chain's
+    assert "limits:policy:reserve_share" in {spec.key for spec in inputs}   # drawn into the supply
     effects = probe(scenario, [spec for spec in inputs if spec.key in (
         "countries:NLD:population", "defaults:facility:pue_hyperscale", "defaults:grid:connection_lead_time")])
     from capacity.analysis.uncertainty import CURVE, LINEAR, NONE, SCALE

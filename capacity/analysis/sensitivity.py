@@ -66,12 +66,13 @@ def _evaluate_points(scenario: Scenario, case: str, base, effects, inputs: list[
     """Evaluate one case at each row of `values` (points x inputs) as series of one run."""
     from ..model.lookup import tables_for
     from ..model.options import evaluate, supply_for
-    from .uncertainty import _tile_cases, drawn_catalogue, table_probe
+    from .uncertainty import _tile_cases, drawn_catalogue, drawn_supply, supply_probe, table_probe
     rows = draw_rows(base, effects, inputs, values, case, 0)
     single = Scenario(scenario.name, scenario.source, {case: scenario.cases[case]},
                       {case: scenario.assumptions_used.get(case, {})}, scenario.catalog)
     base_supply = supply_for(single, base)
-    supply = _tile_cases(base_supply, base, len(values))
+    supply = drawn_supply(_tile_cases(base_supply, base, len(values)), supply_probe(single, inputs, base),
+                          inputs, values, base)
     tables, rows, supply = drawn_catalogue(tables_for(scenario.catalog), table_probe(single, inputs), inputs,
                                            values, 0, rows, supply, np.repeat(np.arange(len(values)), len(base)))
     cells, quantities, shared = evaluate(rows, tables, supply)

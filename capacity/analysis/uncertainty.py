@@ -22,10 +22,13 @@ row at its low and at its high (GPU generations derived from it re-extrapolated)
 reads through its look-ups (board power, HBM, bandwidth, peak FLOP/s, model shapes: the
 properties `looked_up_columns` records) is probed on the look-up tables built from those
 catalogues (`table_probe`), and each draw gets its own entry ``<id>~<draw>`` with its values,
-named by that draw's rows (`drawn_catalogue`). Held at their values, and listed in
-`Uncertainty.held`: inputs that set the portfolios, the robustness matrix or the plausibility
-thresholds (not the chain's rows), and ranged catalogue rows the chain does not read (a GPU's
-purchase price: servers are priced whole). The calibrated efficiency factors carry no range.
+named by that draw's rows (`drawn_catalogue`). A portfolio's settings (the hedged reserve
+share, its switch time, a fallback's ramp) set supply arrays over the rows: probed on
+`supply_for` at the low and the high (`supply_probe`) and drawn into each draw's supply
+(`drawn_supply`). Held at their values, and listed in `Uncertainty.held`: inputs of the
+robustness matrix and the plausibility thresholds (not the chain), and ranged catalogue rows
+the chain does not read (a GPU's purchase price: servers are priced whole). The calibrated
+efficiency factors carry no range.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ MAX_DRAWS = 100_000   # every draw keeps all variables x options x years in memo
 rows the chain's (routes, rows, tiers) temporaries are 6 MB, and 1e6 rows run 20 % faster
 than in chunks of 200,000 on these machines)."""
 ROW_ROOTS = ("options", "fleet", "finance", "demand", "regions", "use_cases")
-"""Scenario sections whose values become row columns (what a draw can move)."""
+"""Scenario sections whose values become row columns (what a draw can move); a portfolio's
+settings (``portfolios``) move the supply arrays over the rows (`supply_probe`)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def uncertain_inputs(scenario: Scenario) -> tuple[list[Input], list[str]]:
             if not isinstance(row.value, (int, float)) or math.isnan(row.low) or math.isnan(row.high) \
                     or not row.low < row.high:
                 continue
-            if path[0] not in ROW_ROOTS or path[:2] == ("options", "pooled"):
+            if (path[0] not in ROW_ROOTS and path[0] != "portfolios") or path[:2] == ("options", "pooled"):
                 held.add(row.key)
                 continue
             entry = found.setdefault(row.key, {"row": row, "paths": {}})
@@ -493,6 +497,88 @@ def _variant_ids(frame: pd.DataFrame, varied: set[str], suffix_of_row: np.ndarra
     return frame.assign(**changed) if changed else frame
 
 
+# --- portfolio settings: the supply arrays over the rows ----------------------------------------
+
+SUPPLY_SETTINGS = ("reserve", "switch", "fallback_ramp")
+"""The per-row arrays of `Supply` a portfolio's settings set (reserve share, switch and ramp
+times), probed and drawn like the rows' columns."""
+
+
+@dataclass
+class SupplyEffect:
+    """How the portfolio inputs move the supply settings over the base rows."""
+
+    frame: pd.DataFrame              # one column per (setting, leading index), one row per base row
+    effects: dict[str, Effect]
+
+
+def _supply_frame(supply) -> pd.DataFrame:
+    columns = {}
+    for name in SUPPLY_SETTINGS:
+        array = np.asarray(getattr(supply, name), dtype=float)
+        for j, column in enumerate(array.reshape(-1, array.shape[-1])):
+            columns[f"{name}/{j}"] = column
+    return pd.DataFrame(columns)
+
+
+def supply_probe(scenario: Scenario, inputs: list[Input], base_rows: pd.DataFrame) -> SupplyEffect | None:
+    """The supply settings of the base rows and each portfolio input's effect on them, from
+    `supply_for` with the input at its low and at its high (None when no input sets one)."""
+    from ..model.options import supply_for
+    chosen = [spec for spec in inputs
+              if any(path[0] == "portfolios" for paths in spec.paths.values() for path in paths)]
+    if not chosen:
+        return None
+    frame = _supply_frame(supply_for(scenario, base_rows))
+    matrix = frame.to_numpy(float).T
+    effects = {}
+    for spec in chosen:
+        probes = []
+        for x in (spec.low, spec.high):
+            cases = {name: (_with(scenario, case, spec, name, x)[0] if name in spec.paths else case)
+                     for name, case in scenario.cases.items()}
+            moved = Scenario(scenario.name, scenario.source, cases, scenario.assumptions_used, scenario.catalog)
+            probes.append(_supply_frame(supply_for(moved, base_rows)).to_numpy(float).T)
+        low, high = probes
+        same = lambda other: ((other == matrix) | (np.isnan(other) & np.isnan(matrix))).all(axis=1)
+        moved_at = np.flatnonzero(~(same(low) & same(high)))
+        if moved_at.size:
+            names = list(frame.columns)
+            effects[spec.key] = Effect([names[i] for i in moved_at],
+                                       [_kind(matrix[i], low[i], high[i], spec) for i in moved_at],
+                                       {names[i]: low[i] for i in moved_at}, {names[i]: high[i] for i in moved_at})
+    return SupplyEffect(frame, effects) if effects else None
+
+
+def drawn_supply(supply, effect: SupplyEffect | None, inputs: list[Input], values: np.ndarray,
+                 base_rows: pd.DataFrame):
+    """The supply of a block of draws (rows laid out as `_tile_cases` lays them: case by case,
+    each case's draws together) with each draw's portfolio settings."""
+    if effect is None:
+        return supply
+    from dataclasses import replace
+    d = values.shape[0]
+    scenario = base_rows["scenario"].to_numpy()
+    base_of_row, draw_of_row = [], []
+    for case in dict.fromkeys(scenario):                   # cases (a few), not rows
+        mine = np.flatnonzero(scenario == case)
+        base_of_row.append(np.tile(mine, d))
+        draw_of_row.append(np.repeat(np.arange(d), len(mine)))
+    base_of_row, draw_of_row = np.concatenate(base_of_row), np.concatenate(draw_of_row)
+    moved = moved_columns(effect.frame, effect.effects, inputs, values)       # column -> (draws, base rows)
+    changed = {}
+    for name in SUPPLY_SETTINGS:
+        array = getattr(supply, name)
+        flat = array.reshape(-1, array.shape[-1])
+        mine = [(j, moved[f"{name}/{j}"]) for j in range(flat.shape[0]) if f"{name}/{j}" in moved]
+        if mine:
+            flat = flat.astype(float)                       # a copy: the tiled base stays as it is
+            for j, draws in mine:
+                flat[j] = draws[draw_of_row, base_of_row]
+            changed[name] = flat.reshape(array.shape)
+    return replace(supply, **changed) if changed else supply
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 @dataclass
@@ -542,6 +628,7 @@ def monte_carlo(scenario: Scenario, draws: int, seed: int = 0, vary: list[str] |
     from .sweep import map_partitions
 
     table_effects = table_probe(scenario, inputs)
+    supply_effect = supply_probe(scenario, inputs, base_rows)
 
     def run_chunk(start: int) -> dict:
         block = values[start:start + chunk]
@@ -549,8 +636,10 @@ def monte_carlo(scenario: Scenario, draws: int, seed: int = 0, vary: list[str] |
         rows = pd.concat(parts, ignore_index=True)       # case by case, each case's draws together
         draw_of_row = np.concatenate([np.repeat(np.arange(start, start + len(block)), len(base))
                                       for base, _ in probes.values()])
-        drawn, rows, supply = drawn_catalogue(tables, table_effects, inputs, block, start, rows,
-                                              _tile_cases(base_supply, base_rows, len(block)), draw_of_row)
+        supply = drawn_supply(_tile_cases(base_supply, base_rows, len(block)), supply_effect, inputs, block,
+                              base_rows)
+        drawn, rows, supply = drawn_catalogue(tables, table_effects, inputs, block, start, rows, supply,
+                                              draw_of_row)
         cells, quantities, shared = evaluate(rows, drawn, supply)
         return _variables(cells, rows, quantities, shared, names, len(block))
 
