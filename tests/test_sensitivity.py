@@ -180,3 +180,20 @@ def test_the_fallback_ramp_under_a_cutoff_swings_as_a_run_with_that_library_row(
         path = _catalogue_file(tmp_path / end, "limits:policy:rented_ramp_time", row[end])
         plan = capacity.run("netherlands-frontier-cutoff-2028", assumptions=[path])
         assert _value(plan, "hedged", "Demand|Unserved", 2028) == pytest.approx(row[f"output_at_{end}"], rel=1e-9)
+
+
+@pytest.mark.parametrize("key", ["limits:NLD:grid_connection_queue", "limits:NLD:grid_connection_per_year"])
+def test_a_region_limit_from_the_library_swings_as_a_run_with_that_row(tmp_path, key):
+    """A limit the scenario takes from the library (a year table {0: value}) is drawn and swung
+    as one value for every year (once refused with a TypeError): each end equals a run with the
+    library row replaced."""
+    preset = "netherlands-grid-limited"
+    swings = tornado(capacity.load_scenario(preset), "Power|Facility[domestic-buildout, 2034]",
+                     top=1000).set_index("input")
+    row = swings.loc[key]
+    assert row["swing"] > 1.0                                               # MW
+    for end in ("low", "high"):
+        path = _catalogue_file(tmp_path / end, key, row[end])
+        plan = capacity.run(preset, assumptions=[path])
+        assert _value(plan, "domestic-buildout", "Power|Facility", 2034) == pytest.approx(
+            row[f"output_at_{end}"], rel=1e-9, abs=1e-9)

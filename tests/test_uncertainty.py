@@ -253,3 +253,18 @@ def test_draws_do_not_depend_on_what_ran_before_in_the_process():
                                    check=True).stdout for when in ("fresh", "after"))
     assert fresh.split()[0] == after.split()[0] and int(fresh.split()[0]) > 180
     assert fresh == after
+
+
+@pytest.mark.parametrize("preset", ["netherlands-grid-limited", "india-allocation-cap",
+                                    "netherlands-frontier-cutoff-2028", "ministry-plan"])
+def test_draws_run_on_presets_with_limits_shocks_and_their_own_portfolios(preset):
+    """Region limits from the library (year tables), allocation caps, shocks and a ministry's own
+    portfolios all take draws (a library limit once broke the probes)."""
+    plan = capacity.run(preset, draws=12, seed=4)
+    u = plan.uncertainty
+    assert len(u.inputs) > 100
+    q = u.quantiles
+    cost = q[q["variable"] == "Cost|Total"].pivot_table(index=["scenario", "region", "option", "year"],
+                                                        columns="quantile", values="value")
+    assert (cost["p5"] <= cost["p50"] + 1e-6).all() and (cost["p50"] <= cost["p95"] + 1e-6).all()
+    assert u.cheapest.groupby(["scenario", "year"])["probability"].sum().between(0.999, 1.001).all()

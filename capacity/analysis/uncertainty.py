@@ -270,7 +270,10 @@ def replace_path(model, path: tuple, value):
 
 def _like(current, value):
     """`value` in the type of the value it replaces: a whole number for an int field, a float
-    for a number, as given otherwise (text, a choice, a section)."""
+    for a number, the same value for every year of a year table (a region limit a library row
+    sets: ``{0: value}``), as given otherwise (text, a choice, a section)."""
+    if isinstance(current, dict) and isinstance(value, (int, float)):
+        return {year: None if entry is None else _like(entry, value) for year, entry in current.items()}
     if isinstance(current, bool) or not isinstance(current, (int, float)) or not isinstance(value, (int, float)):
         return value
     return int(round(value)) if isinstance(current, int) else float(value)
@@ -725,7 +728,10 @@ def _quantile_table(stacked, series, first, n_years, names, factors) -> pd.DataF
     factor_of = dict(zip(names, factors))
     keys = list(stacked)
     # (keys, quantiles, series, years) -> (keys, series, quantiles, years)
-    q = np.stack([np.nanquantile(stacked[key], QUANTILES, axis=0) * factor_of[key[1]] for key in keys])
+    import warnings
+    with warnings.catch_warnings():   # a value no draw defines (nothing served: no cost per token) is NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = np.stack([np.nanquantile(stacked[key], QUANTILES, axis=0) * factor_of[key[1]] for key in keys])
     table = _long(q.transpose(0, 2, 1, 3), [
         (["option", "variable", "unit"], [(o, v, VARIABLES[v][2]) for o, v in keys]),
         (["scenario", "region"], series),
