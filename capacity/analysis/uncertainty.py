@@ -315,13 +315,18 @@ def probe(scenario: Scenario, inputs: list[Input]) -> dict[str, tuple[pd.DataFra
                 continue
             probes = [case_columns(*_with(scenario, case, spec, name, x)) for x in (spec.low, spec.high)]
             low, high = (np.stack([p[c].astype(float) for c in numeric]) for p in probes)
-            same = lambda other: ((other == matrix) | (np.isnan(other) & np.isnan(matrix))).all(axis=1)
-            moved = np.flatnonzero(~(same(low) & same(high)))
-            effects[spec.key] = Effect([numeric[i] for i in moved],
-                                       [_kind(matrix[i], low[i], high[i], spec) for i in moved],
-                                       {numeric[i]: low[i] for i in moved}, {numeric[i]: high[i] for i in moved})
+            effects[spec.key] = _effect(spec, numeric, matrix, low, high)
         out[name] = (base, effects)
     return out
+
+
+def _effect(spec: Input, names: list[str], base: np.ndarray, low: np.ndarray, high: np.ndarray) -> Effect:
+    """The effect of `spec` on the columns `names` (rows of the (columns, entries) arrays):
+    the columns its low or high probe moves, and how each entry moves (`_kind`)."""
+    same = lambda other: ((other == base) | (np.isnan(other) & np.isnan(base))).all(axis=1)
+    moved = np.flatnonzero(~(same(low) & same(high)))
+    return Effect([names[i] for i in moved], [_kind(base[i], low[i], high[i], spec) for i in moved],
+                  {names[i]: low[i] for i in moved}, {names[i]: high[i] for i in moved})
 
 
 NONE, SCALE, LINEAR, CURVE = 0, 1, 2, 3
@@ -429,12 +434,9 @@ def table_probe(scenario: Scenario, inputs: list[Input]) -> dict[str, TableEffec
         for spec in catalogue:
             low, high = (_numeric(scenario, getattr(tables_for(_catalog_with(scenario, spec.key, x)), table),
                                   table).reindex(index=frame.index).to_numpy(float).T for x in (spec.low, spec.high))
-            same = lambda other: ((other == matrix) | (np.isnan(other) & np.isnan(matrix))).all(axis=1)
-            moved = np.flatnonzero(~(same(low) & same(high)))
-            if moved.size:
-                effects[spec.key] = Effect([numeric[i] for i in moved],
-                                           [_kind(matrix[i], low[i], high[i], spec) for i in moved],
-                                           {numeric[i]: low[i] for i in moved}, {numeric[i]: high[i] for i in moved})
+            effect = _effect(spec, numeric, matrix, low, high)
+            if effect.columns:
+                effects[spec.key] = effect
         if effects:
             out[table] = TableEffect(frame, effects)
     return out
@@ -542,14 +544,9 @@ def supply_probe(scenario: Scenario, inputs: list[Input], base_rows: pd.DataFram
                      for name, case in scenario.cases.items()}
             moved = Scenario(scenario.name, scenario.source, cases, scenario.assumptions_used, scenario.catalog)
             probes.append(_supply_frame(supply_for(moved, base_rows)).to_numpy(float).T)
-        low, high = probes
-        same = lambda other: ((other == matrix) | (np.isnan(other) & np.isnan(matrix))).all(axis=1)
-        moved_at = np.flatnonzero(~(same(low) & same(high)))
-        if moved_at.size:
-            names = list(frame.columns)
-            effects[spec.key] = Effect([names[i] for i in moved_at],
-                                       [_kind(matrix[i], low[i], high[i], spec) for i in moved_at],
-                                       {names[i]: low[i] for i in moved_at}, {names[i]: high[i] for i in moved_at})
+        effect = _effect(spec, list(frame.columns), matrix, *probes)
+        if effect.columns:
+            effects[spec.key] = effect
     return SupplyEffect(frame, effects) if effects else None
 
 

@@ -758,9 +758,15 @@ def uncertainty_sheet(sheet, plan) -> None:
     u = plan.uncertainty
     _put(sheet, 1, 1, f"Uncertainty: {u.draws:,} draws (seed {u.seed}) over {len(u.inputs)} sourced ranges",
          bold=True).font = TITLE_FONT
-    _put(sheet, 2, 1, "Each assumption with a low/high range is drawn from a PERT distribution around its "
-                      "stated value; held at their values: " + (", ".join(u.held) or "none") + ".")
     years = sorted(u.cheapest["year"].unique())
+    # a long line: merged over the table's width and wrapped, so it prints on the page
+    note = _put(sheet, 2, 1, "Each assumption with a low/high range is drawn from a PERT distribution around "
+                             "its stated value. Held at their values (inputs of the robustness matrix or the "
+                             "plausibility checks, and ranged catalogue rows the model does not read): "
+                             + (", ".join(u.held) or "none") + ".")
+    note.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=2 + len(years))
+    sheet.row_dimensions[2].height = 15 * (1 + len(note.value) // 170)
     row = 4
     _put(sheet, row, 1, "Probability that the option is the cheapest (lowest Cost|Total) [%]", bold=True)
     row += 1
