@@ -168,3 +168,15 @@ def test_a_bad_required_check_is_refused_before_the_model_runs(runner, monkeypat
     result = runner.invoke(main, ["check", "--require", "Cost|Total[frontier-api, 2030] <<< 5"])
     assert result.exit_code == 2, result.output
     assert "--require" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("setting, where", [
+    ("use_cases.drafting.archetype=0:", "use_cases.drafting.archetype"),      # found by the property test
+    ("use_cases.drafting.archetype=[1, 2]", "use_cases.drafting.archetype"),
+    ("options.domestic-buildout.gpu=0:", "options.domestic-buildout.gpu"),
+    ("options.hosted-open-weight.gpu=[a]", "options.hosted-open-weight.gpu"),
+])
+def test_a_mapping_or_list_where_an_id_belongs_is_refused_at_the_set(runner, tmp_path, setting, where):
+    out = tmp_path / "plan.csv"
+    result = runner.invoke(main, ["run", "--set", setting, "-o", str(out)])
+    _refused(result, where, "expected a valid string", out)

@@ -270,6 +270,10 @@ class Catalog:
         return sorted({row_id for row_id, _ in self.rows.get(table, {})})
 
     def get(self, table: str, row_id: str, parameter: str) -> Row | None:
+        """The row, or None (also for an id that is not one: a mapping or list a scenario wrote
+        where an id belongs, which its validation then refuses)."""
+        if isinstance(row_id, (dict, list, set)):
+            return None
         return self.rows.get(table, {}).get((row_id, parameter))
 
     def wide(self, table: str) -> pd.DataFrame:
