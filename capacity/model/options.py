@@ -32,7 +32,10 @@ OPTIONS = tuple(PURE_OPTIONS)
 DEFAULT_OPTIONS = OPTIONS + ("hedged",)
 """The options of a scenario that declares no portfolio of its own."""
 API, HOSTED, OWNED, POOLED = (ROUTES.index(name) for name in ("api", "hosted", "owned", "pooled"))
-OPEN_ROUTES = [HOSTED, OWNED, POOLED]
+OPEN_ROUTES = slice(HOSTED, POOLED + 1)
+"""The routes that serve open-weight models (hosted, owned, pooled): adjacent in `ROUTES`, so a
+slice (a view, not a gathered copy)."""
+assert list(range(len(ROUTES)))[OPEN_ROUTES] == [HOSTED, OWNED, POOLED]
 """The routes that serve open-weight models (every route but the API)."""
 
 ROW_COLUMNS = {
@@ -298,7 +301,7 @@ def allocate(supply: Supply, o: int, rows: pd.DataFrame, cells: Cells, tokens: n
         available[r] *= allowed.ravel()[cells.series_cell()][:, None]
     open_share = events.open_share
     open_available = shares[OPEN_ROUTES, :, 0] * available[OPEN_ROUTES, :, 0] if withdrawn else shares[OPEN_ROUTES, :, 0]
-    lagged = open_available.sum(axis=0) * (1.0 - open_share)
+    lagged = open_available.sum(axis=0) * (1.0 - open_share)    # before `served` (maybe `shares`) changes
     cut = (shares * (1.0 - available)).sum(axis=0) if withdrawn else np.zeros(shares.shape[1:])
     sized = shares[OWNED].copy()
     # without cuts, what is served starts as the shares (this call's own copy, changed in place)

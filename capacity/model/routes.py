@@ -221,7 +221,9 @@ def _zeros(cells: Cells) -> np.ndarray:
 
 
 def _price_factor(rows, cells, change_column: str, year_column: str) -> np.ndarray:
-    return cost.price_in_year(1.0, _f(rows, change_column), _f(rows, "year") - _f(rows, year_column))
+    """A price's trend factor per row since its year (once per evaluation: every option's the same)."""
+    return cells.once(("price factor", id(rows), change_column, year_column), lambda: cost.price_in_year(
+        1.0, _f(rows, change_column), _f(rows, "year") - _f(rows, year_column)))
 
 
 def _serving_floor(rows, cells, offshore: dict) -> np.ndarray:
