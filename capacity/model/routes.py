@@ -94,7 +94,7 @@ def _fleet_settings(rows, tables, cells, tput: Throughput, gpu_column: str, pue_
                 "board": np.nan_to_num(board), "overhead": overhead,
                 "it_w_per_gpu": np.nan_to_num(board) * overhead,
                 "idle": cells.tier_setting(rows, "idle_power_fraction"),
-                "pue": cells.series_value(_f(rows, pue_column))}
+                "pue": cells.series_setting(rows, pue_column)}
     return cells.once(("fleet", id(rows), id(tables), id(tput), gpu_column, pue_column), make)
 
 

@@ -362,8 +362,6 @@ def fill_defaults(data: dict, catalog: Catalog) -> dict[tuple, Row]:
         if not isinstance(use_case, dict):
             continue
         archetype = use_case.get("archetype", uc_id)
-        if not isinstance(archetype, str):     # not an id (a YAML mapping such as `0:`): validation says so
-            continue
         for name, parameter in USE_CASE_FIELDS.items():
             if name in ("user_base", "user_share") and "users" in use_case:
                 continue
