@@ -137,10 +137,12 @@ def _tornado_chart(table: pd.DataFrame, scale: float, unit: str) -> str:
     return _chart(draw)
 
 
-def _number(value: float, text: str, **keys) -> str:
-    """A table cell showing `text` with the exact `value` and what it is in data attributes."""
+def _number(value: float, text: str, note: str = "", **keys) -> str:
+    """A table cell showing `text` with the exact `value` and what it is in data attributes;
+    `note` (a P5–P95 range) on a line of its own, free to wrap."""
     attributes = " ".join(f'data-{k}="{html.escape(str(v))}"' for k, v in keys.items())
-    return f'<td class="num" {attributes} data-value="{float(value)!r}">{html.escape(text)}</td>'
+    below = f"<br><span class='band'>{html.escape(note)}</span>" if note else ""
+    return f'<td class="num" {attributes} data-value="{float(value)!r}">{html.escape(text)}{below}</td>'
 
 
 def _key_numbers(plan, scenario: str, region: str, year: int) -> str:
@@ -161,12 +163,12 @@ def _key_numbers(plan, scenario: str, region: str, year: int) -> str:
         cells = []
         for option in options:
             value = float(wide.loc[variable, option])
-            text = show(value)
+            text, note = show(value), ""
             if variable == "Cost|Total":
                 band = _band(plan, variable, scenario, region, option)
                 if band is not None and year in band.index:
-                    text += f" (P5–P95 {money(band.loc[year, 'p5'])} to {money(band.loc[year, 'p95'])})"
-            cells.append(_number(value, text, variable=variable, option=option, year=year,
+                    note = f"P5–P95 {money(band.loc[year, 'p5'])} to {money(band.loc[year, 'p95'])}"
+            cells.append(_number(value, text, note, variable=variable, option=option, year=year,
                                  scenario=scenario, region=region))
         body.append(f"<tr><th class='row'>{html.escape(label)}</th>{''.join(cells)}</tr>")
     return (f"<table class='numbers'><caption>Key numbers in {year}: {html.escape(scenario)}, "
@@ -188,6 +190,7 @@ STYLE = """
 @page { size: A4; margin: 16mm 15mm; }
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; color: #1a1a1a; max-width: 180mm; margin: auto; }
 h1 { font-size: 17pt; margin: 0 0 2mm; } h2 { font-size: 12pt; margin: 5mm 0 2mm; color: #1f4e79; }
+h2, h3, caption { break-after: avoid; page-break-after: avoid; }   /* a heading stays with what it heads */
 p.lead { color: #444; } ul { padding-left: 5mm; } li { margin: 1mm 0; }
 li.warning { color: #9c0006; font-weight: bold; }
 table { border-collapse: collapse; width: 100%; margin: 2mm 0; font-size: 8.5pt; page-break-inside: avoid; }
@@ -195,6 +198,7 @@ caption { text-align: left; font-weight: bold; margin-bottom: 1mm; }
 th, td { border-bottom: 1px solid #ddd; padding: 1mm 1.5mm; vertical-align: top; }
 th { background: #dde5f0; text-align: right; } th.row, td.source { text-align: left; }
 td.num { text-align: right; white-space: nowrap; }
+td.num .band { white-space: normal; font-size: 7.5pt; color: #555; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 3mm; }
 figure { margin: 0; page-break-inside: avoid; } figure img { width: 100%; }
 h3 { font-size: 10pt; margin: 2mm 0 0; }
